@@ -1,0 +1,74 @@
+"""Composition root: ``create_app(settings)`` builds everything; nothing imports this module.
+
+The app is assembled through Starlette's constructor (routes, middleware, exception handlers,
+lifespan); per-app objects (database, authenticator) live in the typed lifespan state, never in
+module globals, so two apps in one process (as the tests run them) share nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypedDict
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
+
+from compat.mlflow.routes import mlflow_routes
+from gateway.db import Database
+from gateway.errors import GatewayError
+from gateway.health import health_routes
+from gateway.http import gateway_error_handler, http_exception_handler, unhandled_error_handler
+from gateway.middleware import AccessLog, BodySizeLimit, EncodedPathSegments
+from gateway.settings import Settings
+from tenants.authentication import Authenticator
+from tenants.rest.routes import admin_routes
+
+
+class AppState(TypedDict):
+    settings: Settings
+    database: Database
+    authenticator: Authenticator
+    shutting_down: threading.Event
+
+
+def _streams_its_own_body(path: str) -> bool:
+    """Artifact uploads stream large bodies and enforce their own size limit."""
+    return "/mlflow-artifacts/" in path or "/packages/ml_models/" in path
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
+    settings = settings.with_secret_key()
+    db = database or Database.from_settings(settings)
+    authenticator = Authenticator(db, settings.secret_key_bytes(), settings.token_last_used_interval_s)
+    shutting_down = threading.Event()
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[AppState]:
+        yield AppState(settings=settings, database=db, authenticator=authenticator, shutting_down=shutting_down)
+        shutting_down.set()
+        if database is None:
+            db.dispose()
+
+    routes: list[BaseRoute] = [
+        *health_routes([("database", db.ping)]),
+        *mlflow_routes(),
+        *admin_routes(),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(EncodedPathSegments),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=_streams_its_own_body),
+        ],
+        exception_handlers={
+            GatewayError: gateway_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: unhandled_error_handler,
+        },
+        lifespan=lifespan,
+    )

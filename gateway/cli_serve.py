@@ -1,0 +1,120 @@
+"""``mlgateway serve`` and ``mlgateway migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway import migrate
+from gateway.db import Database
+from gateway.settings import Settings
+
+BOOTSTRAP_TOKEN_FILE = "bootstrap-token"
+
+
+class SchemaOutdated(RuntimeError):
+    pass
+
+
+def add_commands(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the gateway")
+    serve.add_argument("--host", help="address to bind (GATEWAY_HOST)")
+    serve.add_argument("--port", type=int, help="port to bind (GATEWAY_PORT)")
+    serve.add_argument("--workers", type=int, help="worker processes (GATEWAY_WORKERS)")
+    serve.add_argument("--migrate", action="store_true", help="apply pending migrations first")
+    serve.set_defaults(handler=run_serve)
+    migrate_cmd = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate_cmd.set_defaults(handler=run_migrate)
+
+
+def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    database = Database.from_settings(settings)
+    before = migrate.current_revision(database.engine)
+    migrate.upgrade(database.engine)
+    after = migrate.current_revision(database.engine)
+    database.dispose()
+    if args.json:
+        import orjson
+
+        print(orjson.dumps({"from": before, "to": after}).decode())
+    else:
+        print(f"database at revision {after} (was {before or 'empty'})")
+    return 0
+
+
+def prepare_database(settings: Settings, *, force_migrate: bool = False) -> Database:
+    """Migrate on the embedded default (or when asked); elsewhere refuse an outdated schema."""
+    database = Database.from_settings(settings)
+    if migrate.is_pending(database.engine):
+        if settings.is_embedded_sqlite or force_migrate:
+            migrate.upgrade(database.engine)
+        else:
+            database.dispose()
+            raise SchemaOutdated(
+                f"the database schema is not at revision {migrate.head_revision()}; "
+                "run 'mlgateway migrate' (or 'mlgateway serve --migrate') first"
+            )
+    return database
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    # Flags become the environment so that every worker process builds the same Settings.
+    for flag, variable in (("host", "GATEWAY_HOST"), ("port", "GATEWAY_PORT"), ("workers", "GATEWAY_WORKERS")):
+        value = getattr(args, flag)
+        if value is not None:
+            os.environ[variable] = str(value)
+    settings = Settings.from_env(os.environ).with_secret_key()
+    database = prepare_database(settings, force_migrate=args.migrate)
+    if settings.bootstrap and settings.is_embedded_sqlite:
+        _bootstrap(settings, database)
+    database.dispose()
+    from gateway.logging import configure_logging
+
+    configure_logging(settings.log_format, settings.log_level)
+    uvicorn.run(
+        "gateway.__main__:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def _bootstrap(settings: Settings, database: Database) -> None:
+    from tenants.bootstrap import bootstrap_instance
+
+    with database.unit_of_work() as session:
+        created = bootstrap_instance(session, settings.secret_key_bytes())
+    token_file = settings.data_dir / BOOTSTRAP_TOKEN_FILE
+    if created is not None:
+        issued, project = created
+        _write_private(token_file, issued.secret + "\n")
+        print("mlgateway: created admin 'root', project 'root/default' and an api token.", file=sys.stderr)
+        print("Point the MLflow client at it with:\n", file=sys.stderr)
+        print(f'export MLFLOW_TRACKING_URI="{settings.base_url}/api/v4/projects/{project.id}/ml/mlflow"')
+        print(f'export MLFLOW_TRACKING_TOKEN="{issued.secret}"\n', flush=True)
+    elif token_file.exists():
+        print(
+            f"mlgateway: MLFLOW_TRACKING_URI={settings.base_url}/api/v4/projects/1/ml/mlflow ; "
+            f"the bootstrap token is in {token_file}",
+            file=sys.stderr,
+        )
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)

@@ -1,0 +1,120 @@
+"""HTTP plumbing shared by every route: JSON in and out, error rendering, running work off the loop.
+
+Owns: the two error dialects (see ``gateway.errors``), ``read_json_object`` (the only JSON body
+parser), and ``run_in_unit_of_work`` — the bridge from an async handler to one synchronous database
+transaction in a worker thread. Must not: know tenants or MLflow resources.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from sqlalchemy.orm import Session
+
+from gateway.db import Database
+from gateway.errors import EndpointNotFound, GatewayError, InvalidParameter, MethodNotAllowed
+
+log = logging.getLogger("gateway.errors")
+T = TypeVar("T")
+Dialect = Literal["mlflow", "gitlab"]
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def dialect_of(path: str) -> Dialect:
+    """MLflow routes answer in MLflow's envelope; everything else in GitLab's ``{"message": …}``."""
+    return "mlflow" if "/ml/mlflow/" in path or path.endswith("/ml/mlflow") else "gitlab"
+
+
+def error_response(path: str, error: GatewayError) -> JSONResponse:
+    if dialect_of(path) == "mlflow":
+        body: dict[str, Any] = {"error_code": error.error_code, "message": error.message}
+        status = error.status
+    else:
+        body = {"message": error.message}
+        status = error.gitlab_status or error.status
+    return JSONResponse(body, status_code=status, headers=error.headers or None)
+
+
+async def gateway_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, GatewayError)
+    return error_response(request.url.path, exc)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (no such route) rendered in the route's dialect."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 405:
+        error: GatewayError = MethodNotAllowed(f"{request.method} is not allowed on {path}")
+    elif exc.status_code == 404:
+        error = EndpointNotFound(f"no endpoint {request.method} {path}")
+    else:
+        return JSONResponse({"message": str(exc.detail)}, status_code=exc.status_code)
+    response = error_response(path, error)
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def unhandled_error_handler(request: Request, exc: Exception) -> Response:
+    request_id = request.scope.get("state", {}).get("request_id", "-")
+    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    error = GatewayError(f"internal error; quote request id {request_id} to the operator")
+    return error_response(request.url.path, error)
+
+
+# ---------------------------------------------------------------------------------------- input
+async def read_json_object(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object; ``{}`` for an empty body; 400 for anything else."""
+    body = await request.body()
+    if not body.strip():
+        return {}
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"malformed JSON in request body: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidParameter(f"request body must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+async def request_params(request: Request) -> dict[str, Any]:
+    """Parameters the MLflow/GitLab way: query string for GET/HEAD/DELETE, merged under a JSON body."""
+    params: dict[str, Any] = {}
+    for key in request.query_params.keys():
+        values = request.query_params.getlist(key)
+        params[key] = values if len(values) > 1 else values[0]
+    if request.method not in ("GET", "HEAD"):
+        params.update(await read_json_object(request))
+    return params
+
+
+# ---------------------------------------------------------------------------------------- work
+def database_of(request: Request) -> Database:
+    database = request.state.database
+    assert isinstance(database, Database)
+    return database
+
+
+async def run_in_unit_of_work(request: Request, work: Callable[[Session], T], *, write: bool) -> T:
+    """Run ``work`` in one transaction in a worker thread; commit on return, roll back on raise."""
+    database = database_of(request)
+
+    def call() -> T:
+        with database.unit_of_work(write=write) as session:
+            return work(session)
+
+    return await run_in_threadpool(call)

@@ -1,0 +1,168 @@
+"""The one frozen configuration object, built from ``GATEWAY_*`` environment variables.
+
+Owns: every setting's name, default, type and validation. Must not: read the environment anywhere
+else, or be mutated after start-up (tests build ``Settings(...)`` directly).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = "mlgateway-data"
+SECRET_KEY_FILE = "secret-key"
+SQLITE_FILE = "mlgateway.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A ``GATEWAY_*`` variable holds a value the gateway cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Runtime configuration. Field docs double as the README's configuration table."""
+
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
+    """Where the embedded default keeps its SQLite database, artifacts and secret key."""
+    database_url: str = ""
+    """SQLAlchemy URL; empty means SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://…``."""
+    artifacts_uri: str = ""
+    """``file:///…`` or ``s3://bucket/prefix``; empty means ``data_dir/artifacts``."""
+    secret_key: str = ""
+    """Keys the token digests; empty means generated once into ``data_dir/secret-key`` (0600)."""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+    external_url: str = ""
+    """Public base URL printed in hints (``https://mlflow.example.com``); empty means ``http://host:port``."""
+    log_format: str = "json"
+    """``json`` (one object per line) or ``text``."""
+    log_level: str = "INFO"
+    max_body_bytes: int = 16 * 1024 * 1024
+    """Largest JSON request body accepted (artifact uploads have their own limit)."""
+    bootstrap: bool = True
+    """On an empty embedded database create ``root``, ``root/default`` and a token."""
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout_s: float = 10.0
+    sqlite_busy_timeout_ms: int = 15_000
+    token_last_used_interval_s: int = 600
+    """``last_used_at`` is written at most once per this many seconds per token (GitLab: 10 min)."""
+
+    # ------------------------------------------------------------------ derived values
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / SQLITE_FILE).resolve()}"
+
+    @property
+    def is_embedded_sqlite(self) -> bool:
+        """True when running on the zero-configuration SQLite default."""
+        return not self.database_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def effective_artifacts_uri(self) -> str:
+        if self.artifacts_uri:
+            return self.artifacts_uri
+        return (self.data_dir / "artifacts").resolve().as_uri()
+
+    @property
+    def base_url(self) -> str:
+        if self.external_url:
+            return self.external_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def secret_key_bytes(self) -> bytes:
+        if not self.secret_key:
+            raise SettingsError("no secret key: call with_secret_key() before building the app")
+        return self.secret_key.encode()
+
+    def with_secret_key(self) -> Settings:
+        """Return settings whose secret key is set, generating it into the data dir if needed."""
+        if self.secret_key:
+            return self
+        return _replace(self, secret_key=load_or_create_secret_key(self.data_dir))
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(f"GATEWAY_{f.name.upper()}")
+            if raw is None:
+                continue
+            values[f.name] = _coerce(f.name, raw, f.type)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.log_format not in ("json", "text"):
+            raise SettingsError("GATEWAY_LOG_FORMAT must be 'json' or 'text'")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise SettingsError("GATEWAY_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        if not 0 < self.port < 65536:
+            raise SettingsError("GATEWAY_PORT must be between 1 and 65535")
+        if self.workers < 1:
+            raise SettingsError("GATEWAY_WORKERS must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise SettingsError("GATEWAY_MAX_BODY_BYTES must be at least 1024")
+        url = self.effective_database_url
+        if not (url.startswith("sqlite") or url.startswith("postgresql")):
+            raise SettingsError("GATEWAY_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
+
+
+def _coerce(name: str, raw: str, annotation: object) -> Any:
+    kind = str(annotation)
+    try:
+        if kind == "bool":
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+        if kind == "Path":
+            return Path(raw)
+    except ValueError:
+        raise SettingsError(f"GATEWAY_{name.upper()}={raw!r} is not a valid {kind}") from None
+    return raw
+
+
+def _replace(settings: Settings, **changes: Any) -> Settings:
+    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    values.update(changes)
+    return Settings(**values)
+
+
+def load_or_create_secret_key(data_dir: Path) -> str:
+    """Read ``data_dir/secret-key``, creating it (mode 0600) with 256 random bits if absent."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) < 32:
+            raise SettingsError(f"{path} is shorter than 32 characters; delete it to regenerate") from None
+        return key
+    key = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key
+

@@ -1,0 +1,109 @@
+"""Turning request credentials into a ``Principal``.
+
+Credentials are read from, in order: ``Authorization: Bearer <token>`` (what ``MLFLOW_TRACKING_TOKEN``
+sends), ``PRIVATE-TOKEN: <token>`` (python-gitlab, curl users), and HTTP Basic (what
+``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` send) where the password is a token — any
+username is accepted then, as GitLab does for git over HTTP — or the user's own password.
+
+Must not: decide what the principal may do (``tenants.authorization`` does).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from gateway.db import Database, utcnow
+from gateway.errors import Unauthenticated
+from tenants import repository
+from tenants.passwords import verify_password
+from tenants.principal import Principal
+from tenants.tables import AccessToken, User
+from tenants.tokens import token_digest
+
+INVALID_TOKEN = "401 Unauthorized: the access token is unknown, expired or revoked"
+INVALID_PASSWORD = "401 Unauthorized: wrong username or password"
+NO_CREDENTIALS = (
+    "401 Unauthorized: no credentials; send a token as 'Authorization: Bearer <token>' "
+    "(set MLFLOW_TRACKING_TOKEN) or in a PRIVATE-TOKEN header"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    secret: str
+    username: str | None = None
+    """Set for HTTP Basic: then ``secret`` may be a token or the user's password."""
+
+
+def credentials_from_headers(headers: Mapping[str, str]) -> Credentials | None:
+    """Read credentials from request headers (keys lower-case, as Starlette gives them)."""
+    authorization = headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return Credentials(secret=value)
+    private = headers.get("private-token", "").strip()
+    if private:
+        return Credentials(secret=private)
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise Unauthenticated("401 Unauthorized: malformed HTTP Basic credentials") from None
+        username, sep, password = decoded.partition(":")
+        if not sep or not password:
+            raise Unauthenticated("401 Unauthorized: HTTP Basic credentials need a password or token")
+        return Credentials(secret=password, username=username)
+    return None
+
+
+class Authenticator:
+    """Resolves credentials to a principal, touching ``last_used_at`` at most once per interval."""
+
+    def __init__(self, database: Database, secret_key: bytes, last_used_interval_s: int) -> None:
+        self._database = database
+        self._secret_key = secret_key
+        self._interval = timedelta(seconds=last_used_interval_s)
+
+    def authenticate(self, credentials: Credentials | None) -> Principal:
+        if credentials is None:
+            raise Unauthenticated(NO_CREDENTIALS)
+        now = utcnow()
+        with self._database.unit_of_work(write=False) as session:
+            found = repository.token_with_owner(session, token_digest(self._secret_key, credentials.secret))
+            if found is None and credentials.username is not None:
+                user = repository.user_by_username(session, credentials.username)
+                if user is None or user.is_bot or user.state != "active" or not verify_password(credentials.secret, user.password_hash):
+                    raise Unauthenticated(INVALID_PASSWORD)
+                return _principal(user, None, frozenset({"api"}))
+        if found is None:
+            raise Unauthenticated(INVALID_TOKEN)
+        token, owner = found
+        if not token_is_active(token, now) or owner.state != "active":
+            raise Unauthenticated(INVALID_TOKEN)
+        if token.last_used_at is None or token.last_used_at < now - self._interval:
+            with self._database.unit_of_work(write=True) as session:
+                repository.touch_token(session, token.id, now, now - self._interval)
+        return _principal(owner, token.id, frozenset(token.scope_list))
+
+
+def token_is_active(token: AccessToken, now: datetime) -> bool:
+    """GitLab's rule: usable through the whole of its expiry date (UTC), never after revocation."""
+    if token.revoked:
+        return False
+    return token.expires_at is None or token.expires_at >= now.date()
+
+
+def _principal(user: User, token_id: int | None, scopes: frozenset[str]) -> Principal:
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        is_admin=user.is_admin,
+        is_bot=user.is_bot,
+        scopes=scopes,
+        token_id=token_id,
+    )

@@ -1,0 +1,176 @@
+"""The one permission check: ``require(session, principal, project_ref, permission)``.
+
+It implements SPEC §3's status matrix, in this order, and no handler re-implements any of it:
+
+1. no principal                                       → 401 ``Unauthenticated``
+2. project missing, not visible to the principal,
+   or the permission's feature switched off           → 404 ``NotFound`` (one message for all three,
+                                                         so a project's existence never leaks)
+3. visible, but the role is too low                    → 403 ``PermissionDenied``
+4. visible, role enough, but a ``read_api`` credential
+   asks for a write                                   → 403 ``PermissionDenied``
+
+Visibility: instance admins and members (Guest and up, direct or inherited from any ancestor group)
+see a project; any signed-in person sees ``internal`` ones; anyone signed in sees ``public`` ones.
+Bot users (behind project and group tokens) see only where they are members, plus public projects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import unquote
+
+from sqlalchemy.orm import Session
+
+from gateway.db import utcnow
+from gateway.errors import NotFound, PermissionDenied, Unauthenticated
+from tenants import repository
+from tenants.authentication import NO_CREDENTIALS
+from tenants.principal import Principal
+from tenants.roles import Role
+from tenants.tables import Namespace, Project
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    min_role: Role | None
+    """``None``: any principal who can see the resource."""
+    write: bool
+    """A write needs a credential with the ``api`` scope."""
+    feature: str | None = None
+    """Project feature switch that must be on (``model_experiments`` / ``model_registry``)."""
+
+
+class Permission(Enum):
+    READ_PROJECT = Rule(None, write=False)
+    ADMIN_PROJECT = Rule(Role.MAINTAINER, write=True)
+    DELETE_PROJECT = Rule(Role.OWNER, write=True)
+    READ_MODEL_EXPERIMENTS = Rule(None, write=False, feature="model_experiments")
+    WRITE_MODEL_EXPERIMENTS = Rule(Role.DEVELOPER, write=True, feature="model_experiments")
+    READ_MODEL_REGISTRY = Rule(None, write=False, feature="model_registry")
+    WRITE_MODEL_REGISTRY = Rule(Role.DEVELOPER, write=True, feature="model_registry")
+
+
+class GroupPermission(Enum):
+    READ_GROUP = Rule(None, write=False)
+    CREATE_PROJECT = Rule(Role.DEVELOPER, write=True)
+    CREATE_SUBGROUP = Rule(Role.MAINTAINER, write=True)
+    ADMIN_GROUP = Rule(Role.OWNER, write=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectContext:
+    """A project the principal has been allowed to act on, and how."""
+
+    project_id: int
+    full_path: str
+    principal: Principal
+    role: Role | None
+    """The principal's effective role (``None`` for a non-member reading a public project)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupContext:
+    group_id: int
+    full_path: str
+    principal: Principal
+    role: Role | None
+
+
+def project_not_found(ref: str) -> NotFound:
+    return NotFound(f"404 Project Not Found: no project {ref!r} is visible to this token")
+
+
+def group_not_found(ref: str) -> NotFound:
+    return NotFound(f"404 Group Not Found: no group {ref!r} is visible to this token")
+
+
+def require(
+    session: Session, principal: Principal | None, project_ref: str, permission: Permission
+) -> ProjectContext:
+    """Return the project context if ``principal`` holds ``permission`` on it, else raise (see module doc)."""
+    if principal is None:
+        raise Unauthenticated(NO_CREDENTIALS)
+    ref = unquote(project_ref)
+    project = repository.project_by_ref(session, ref)
+    if project is None:
+        raise project_not_found(ref)
+    role = _project_role(session, principal, project)
+    if not _can_see(principal, role, project.visibility) or not _feature_on(project, permission.value):
+        raise project_not_found(ref)
+    _check_role_and_scope(principal, role, permission.value, what=permission.name)
+    return ProjectContext(project.id, project.full_path, principal, role)
+
+
+def require_group(
+    session: Session, principal: Principal | None, group_ref: str, permission: GroupPermission
+) -> GroupContext:
+    if principal is None:
+        raise Unauthenticated(NO_CREDENTIALS)
+    ref = unquote(group_ref)
+    group = repository.group_by_ref(session, ref)
+    if group is None:
+        raise group_not_found(ref)
+    role = _group_role(session, principal, group)
+    if not _can_see(principal, role, group.visibility):
+        raise group_not_found(ref)
+    _check_role_and_scope(principal, role, permission.value, what=permission.name)
+    return GroupContext(group.id, group.full_path, principal, role)
+
+
+def require_admin(principal: Principal | None) -> Principal:
+    if principal is None:
+        raise Unauthenticated(NO_CREDENTIALS)
+    if not principal.is_admin:
+        raise PermissionDenied("403 Forbidden: only an instance administrator may do this")
+    return principal
+
+
+def require_write_scope(principal: Principal) -> None:
+    if not principal.can_write:
+        raise PermissionDenied(_SCOPE_MESSAGE)
+
+
+_SCOPE_MESSAGE = "403 Forbidden: this token has only the read_api scope; writing needs a token with the api scope"
+
+
+def _project_role(session: Session, principal: Principal, project: Project) -> Role | None:
+    if principal.is_admin:
+        return Role.OWNER
+    level = repository.project_access_level(session, principal.user_id, project, utcnow().date())
+    return None if level is None else Role(level)
+
+
+def _group_role(session: Session, principal: Principal, group: Namespace) -> Role | None:
+    if principal.is_admin:
+        return Role.OWNER
+    level = repository.group_access_level(session, principal.user_id, group, utcnow().date())
+    return None if level is None else Role(level)
+
+
+def _can_see(principal: Principal, role: Role | None, visibility: str) -> bool:
+    if role is not None:
+        return True
+    if visibility == "public":
+        return True
+    return visibility == "internal" and not principal.is_bot
+
+
+def _feature_on(project: Project, rule: Rule) -> bool:
+    if rule.feature == "model_experiments":
+        return project.model_experiments_enabled
+    if rule.feature == "model_registry":
+        return project.model_registry_enabled
+    return True
+
+
+def _check_role_and_scope(principal: Principal, role: Role | None, rule: Rule, *, what: str) -> None:
+    if rule.min_role is not None and (role is None or role < rule.min_role):
+        held = "no role" if role is None else f"the {role.name.lower()} role"
+        raise PermissionDenied(
+            f"403 Forbidden: {what.lower().replace('_', ' ')} needs at least the "
+            f"{rule.min_role.name.lower()} role; this token's user has {held}"
+        )
+    if rule.write and not principal.can_write:
+        raise PermissionDenied(_SCOPE_MESSAGE)

@@ -1,0 +1,71 @@
+"""Creating groups, nested by full path (``ml/vision/team``)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from gateway.errors import InvalidParameter, NotFound
+from tenants import repository
+from tenants.tables import GroupMember, Namespace
+from tenants.roles import Role
+from tenants.validation import check_name, check_path, check_visibility
+
+
+def create_group(
+    session: Session,
+    path: str,
+    *,
+    name: str | None = None,
+    parent: Namespace | None = None,
+    visibility: str = "private",
+    description: str = "",
+    owner_id: int | None = None,
+) -> Namespace:
+    """A top-level group, or a subgroup of ``parent``; ``owner_id`` becomes its first Owner."""
+    check_path(path, top_level=parent is None)
+    if parent is not None and parent.kind != "group":
+        raise InvalidParameter(f"{parent.full_path!r} is a user namespace; subgroups need a parent group")
+    full_path = f"{parent.full_path}/{path}" if parent else path
+    if repository.path_taken(session, full_path):
+        raise InvalidParameter(f"path {full_path!r} has already been taken")
+    group = Namespace(
+        kind="group",
+        name=check_name(name or path),
+        path=path,
+        full_path=full_path,
+        full_path_key=full_path.lower(),
+        parent_id=parent.id if parent else None,
+        visibility=check_visibility(visibility),
+        description=description,
+    )
+    session.add(group)
+    session.flush()
+    if owner_id is not None:
+        session.add(GroupMember(group_id=group.id, user_id=owner_id, access_level=Role.OWNER))
+        session.flush()
+    return group
+
+
+def create_group_path(session: Session, full_path: str, *, owner_id: int | None = None) -> Namespace:
+    """``a/b/c``: the group ``c`` under ``a/b``, creating missing parents (the CLI's convenience)."""
+    parent: Namespace | None = None
+    parts = full_path.strip("/").split("/")
+    for depth, part in enumerate(parts):
+        prefix = "/".join(parts[: depth + 1])
+        existing = repository.namespace_by_full_path(session, prefix)
+        last = depth == len(parts) - 1
+        if existing is not None and not last:
+            if existing.kind != "group":
+                raise InvalidParameter(f"{prefix!r} is a user namespace, not a group")
+            parent = existing
+            continue
+        parent = create_group(session, part, parent=parent, owner_id=owner_id if parent is None else None)
+    assert parent is not None
+    return parent
+
+
+def find_namespace(session: Session, full_path: str) -> Namespace:
+    namespace = repository.namespace_by_full_path(session, full_path)
+    if namespace is None:
+        raise NotFound(f"404 Namespace Not Found: no user or group {full_path!r}")
+    return namespace
