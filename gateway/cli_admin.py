@@ -10,12 +10,14 @@ import sys
 from typing import Any
 
 import orjson
+from sqlalchemy.orm import Session
 
 from gateway.cli_serve import prepare_database
 from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.settings import Settings
 from tenants import access_tokens, groups, members, projects, repository, users
 from tenants.roles import Role
+from tenants.tables import AccessToken, Namespace, Project, User
 
 
 def add_commands(commands: Any) -> None:
@@ -109,7 +111,7 @@ def create_project(args: argparse.Namespace, settings: Settings) -> int:
             session, namespace, path, name=args.name, visibility=args.visibility, creator_id=namespace.owner_id
         )
         data = {"id": project.id, "full_path": project.full_path, "visibility": project.visibility}
-    return emit(args, data, str(project.id) if not sys.stdout.isatty() else f"created project {project.full_path} (id {project.id})")
+    return emit(args, data, str(project.id))  # just the id: PROJECT_ID=$(mlgateway projects create …)
 
 
 def add_member(args: argparse.Namespace, settings: Settings) -> int:
@@ -138,14 +140,26 @@ def create_token(args: argparse.Namespace, settings: Settings) -> int:
         elif args.project:
             project = _project(session, args.project)
             issued = access_tokens.issue_project_token(
-                session, key, project.id, args.name, args.scopes, Role.parse(args.role),
-                granted_by=None, expires_at=args.expires_at,
+                session,
+                key,
+                project.id,
+                args.name,
+                args.scopes,
+                Role.parse(args.role),
+                granted_by=None,
+                expires_at=args.expires_at,
             )
         else:
             group = _group(session, args.group)
             issued = access_tokens.issue_group_token(
-                session, key, group.id, args.name, args.scopes, Role.parse(args.role),
-                granted_by=None, expires_at=args.expires_at,
+                session,
+                key,
+                group.id,
+                args.name,
+                args.scopes,
+                Role.parse(args.role),
+                granted_by=None,
+                expires_at=args.expires_at,
             )
         data = _token_row(issued.token, issued.owner.username) | {"token": issued.secret}
     return emit(args, data, issued.secret)
@@ -171,7 +185,7 @@ def revoke_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # ---------------------------------------------------------------------------------------- lookups
-def _token_row(token: access_tokens.AccessToken, username: str) -> dict[str, Any]:
+def _token_row(token: AccessToken, username: str) -> dict[str, Any]:
     return {
         "id": token.id,
         "kind": token.kind,
@@ -186,21 +200,21 @@ def _token_row(token: access_tokens.AccessToken, username: str) -> dict[str, Any
     }
 
 
-def _user(session: Any, username: str) -> users.User:
+def _user(session: Session, username: str) -> User:
     user = repository.user_by_username(session, username)
     if user is None:
         raise NotFound(f"no user {username!r}")
     return user
 
 
-def _project(session: Any, ref: str) -> projects.Project:
+def _project(session: Session, ref: str) -> Project:
     project = repository.project_by_ref(session, ref)
     if project is None:
         raise NotFound(f"no project {ref!r}")
     return project
 
 
-def _group(session: Any, ref: str) -> groups.Namespace:
+def _group(session: Session, ref: str) -> Namespace:
     group = repository.group_by_ref(session, ref)
     if group is None:
         raise NotFound(f"no group {ref!r}")

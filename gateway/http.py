@@ -12,11 +12,11 @@ from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
 import orjson
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from sqlalchemy.orm import Session
 
 from gateway.db import Database
 from gateway.errors import EndpointNotFound, GatewayError, InvalidParameter, MethodNotAllowed
@@ -94,7 +94,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 async def request_params(request: Request) -> dict[str, Any]:
     """Parameters the MLflow/GitLab way: query string for GET/HEAD/DELETE, merged under a JSON body."""
     params: dict[str, Any] = {}
-    for key in request.query_params.keys():
+    for key in request.query_params:
         values = request.query_params.getlist(key)
         params[key] = values if len(values) > 1 else values[0]
     if request.method not in ("GET", "HEAD"):

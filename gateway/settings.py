@@ -79,7 +79,7 @@ class Settings:
     def base_url(self) -> str:
         if self.external_url:
             return self.external_url.rstrip("/")
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104 - a comparison
         return f"http://{host}:{self.port}"
 
     def secret_key_bytes(self) -> bytes:
@@ -165,4 +165,3 @@ def load_or_create_secret_key(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
-

@@ -132,8 +132,15 @@ def rotate(session: Session, secret_key: bytes, token: AccessToken, expires_at: 
     assert owner is not None
     expiry: object = expires_at if expires_at else (utcnow().date() + timedelta(days=7))
     successor = _issue(
-        session, secret_key, owner, token.kind, token.name, token.scope_list, expiry,
-        project_id=token.project_id, group_id=token.group_id,
+        session,
+        secret_key,
+        owner,
+        token.kind,
+        token.name,
+        token.scope_list,
+        expiry,
+        project_id=token.project_id,
+        group_id=token.group_id,
     )
     return successor
 
@@ -142,4 +149,3 @@ def role_of_bot(session: Session, token: AccessToken) -> Role | None:
     """The role a project or group token grants (its bot user's membership)."""
     member = find_member(session, token.user_id, project_id=token.project_id, group_id=token.group_id)
     return None if member is None else Role(member.access_level)
-

@@ -77,7 +77,12 @@ class Authenticator:
             found = repository.token_with_owner(session, token_digest(self._secret_key, credentials.secret))
             if found is None and credentials.username is not None:
                 user = repository.user_by_username(session, credentials.username)
-                if user is None or user.is_bot or user.state != "active" or not verify_password(credentials.secret, user.password_hash):
+                if (
+                    user is None
+                    or user.is_bot
+                    or user.state != "active"
+                    or not verify_password(credentials.secret, user.password_hash)
+                ):
                     raise Unauthenticated(INVALID_PASSWORD)
                 return _principal(user, None, frozenset({"api"}))
         if found is None:

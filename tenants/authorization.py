@@ -86,9 +86,7 @@ def group_not_found(ref: str) -> NotFound:
     return NotFound(f"404 Group Not Found: no group {ref!r} is visible to this token")
 
 
-def require(
-    session: Session, principal: Principal | None, project_ref: str, permission: Permission
-) -> ProjectContext:
+def require(session: Session, principal: Principal | None, project_ref: str, permission: Permission) -> ProjectContext:
     """Return the project context if ``principal`` holds ``permission`` on it, else raise (see module doc)."""
     if principal is None:
         raise Unauthenticated(NO_CREDENTIALS)

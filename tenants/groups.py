@@ -6,8 +6,8 @@ from sqlalchemy.orm import Session
 
 from gateway.errors import InvalidParameter, NotFound
 from tenants import repository
-from tenants.tables import GroupMember, Namespace
 from tenants.roles import Role
+from tenants.tables import GroupMember, Namespace
 from tenants.validation import check_name, check_path, check_visibility
 
 

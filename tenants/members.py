@@ -14,12 +14,16 @@ from tenants.tables import GroupMember, ProjectMember, User
 Member = ProjectMember | GroupMember
 
 
-def list_members(session: Session, *, project_id: int | None = None, group_id: int | None = None) -> list[tuple[Member, User]]:
+def list_members(
+    session: Session, *, project_id: int | None = None, group_id: int | None = None
+) -> list[tuple[Member, User]]:
+    query = (
+        select(ProjectMember, User).where(ProjectMember.project_id == project_id).order_by(ProjectMember.id)
+        if project_id is not None
+        else select(GroupMember, User).where(GroupMember.group_id == group_id).order_by(GroupMember.id)
+    )
     model = ProjectMember if project_id is not None else GroupMember
-    source = model.project_id if model is ProjectMember else model.group_id  # type: ignore[union-attr]
-    rows = session.execute(
-        select(model, User).join(User, User.id == model.user_id).where(source == (project_id or group_id)).order_by(model.id)
-    ).all()
+    rows = session.execute(query.join(User, User.id == model.user_id)).all()
     return [(row[0], row[1]) for row in rows]
 
 
@@ -49,7 +53,9 @@ def add_member(
     return member
 
 
-def remove_member(session: Session, user_id: int, *, project_id: int | None = None, group_id: int | None = None) -> None:
+def remove_member(
+    session: Session, user_id: int, *, project_id: int | None = None, group_id: int | None = None
+) -> None:
     member = find_member(session, user_id, project_id=project_id, group_id=group_id)
     if member is None:
         raise NotFound("404 Member Not Found")

@@ -13,7 +13,7 @@ MIN_PASSWORD_LENGTH = 8
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidParameter(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
-    return _context.hash(password)
+    return str(_context.hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:

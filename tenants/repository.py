@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import Select, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from tenants.tables import AccessToken, GroupMember, Namespace, Project, ProjectMember, User
@@ -37,10 +37,7 @@ def namespace_by_full_path(session: Session, full_path: str) -> Namespace | None
 
 def group_by_ref(session: Session, ref: str) -> Namespace | None:
     """A group by numeric id or full path (already percent-decoded)."""
-    if ref.isdigit():
-        found = session.get(Namespace, int(ref))
-    else:
-        found = namespace_by_full_path(session, ref)
+    found = session.get(Namespace, int(ref)) if ref.isdigit() else namespace_by_full_path(session, ref)
     return found if found is not None and found.kind == "group" else None
 
 
@@ -72,15 +69,17 @@ def project_access_level(session: Session, user_id: int, project: Project, today
     )
     inherited = _inherited_group_levels(user_id, path_prefixes(namespace.full_path), today)
     levels = union_all(direct, inherited).subquery()
-    return session.scalar(select(func.max(levels.c.level)))
+    level: int | None = session.scalar(select(func.max(levels.c.level)))
+    return level
 
 
 def group_access_level(session: Session, user_id: int, group: Namespace, today: date) -> int | None:
     levels = _inherited_group_levels(user_id, path_prefixes(group.full_path), today).subquery()
-    return session.scalar(select(func.max(levels.c.level)))
+    level: int | None = session.scalar(select(func.max(levels.c.level)))
+    return level
 
 
-def _inherited_group_levels(user_id: int, prefixes: Sequence[str], today: date):  # type: ignore[no-untyped-def]
+def _inherited_group_levels(user_id: int, prefixes: Sequence[str], today: date) -> Select[int]:
     return (
         select(GroupMember.access_level.label("level"))
         .join(Namespace, Namespace.id == GroupMember.group_id)

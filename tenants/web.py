@@ -6,9 +6,9 @@ their unit of work. Both record ids (never secrets) on ``request.state`` for the
 
 from __future__ import annotations
 
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from sqlalchemy.orm import Session
 
 from tenants.authentication import Authenticator, credentials_from_headers
 from tenants.authorization import Permission, ProjectContext, require
@@ -25,9 +25,7 @@ async def authenticate(request: Request) -> Principal:
     return principal
 
 
-def require_project(
-    request: Request, session: Session, principal: Principal, permission: Permission
-) -> ProjectContext:
+def require_project(request: Request, session: Session, principal: Principal, permission: Permission) -> ProjectContext:
     context = require(session, principal, request.path_params["project"], permission)
     request.state.project_id = context.project_id
     return context

@@ -27,9 +27,7 @@ async def unknown_endpoint(request: Request) -> Response:
         lambda session: require_project(request, session, principal, Permission.READ_MODEL_EXPERIMENTS),
         write=False,
     )
-    raise EndpointNotFound(
-        f"no MLflow endpoint {request.method} /{request.path_params['rest']} on this gateway"
-    )
+    raise EndpointNotFound(f"no MLflow endpoint {request.method} /{request.path_params['rest']} on this gateway")
 
 
 def mlflow_routes() -> list[Route]:

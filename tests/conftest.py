@@ -1,0 +1,78 @@
+"""Shared fixtures: one migrated database and one live gateway on loopback per test session.
+
+The database is SQLite in a temporary directory, or — when ``MLGATEWAY_TEST_POSTGRES_URL`` names a
+PostgreSQL server (``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``) — a fresh database
+created on that server for this session and dropped afterwards. Tests never share names: the
+``world`` fixture hands out unique users, groups, projects and tokens.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from gateway import migrate
+from gateway.db import Database
+from gateway.settings import Settings
+from tests.support.live_server import LiveServer, start_live_server
+from tests.support.world import World
+
+POSTGRES_URL_VARIABLE = "MLGATEWAY_TEST_POSTGRES_URL"
+
+
+def pytest_report_header() -> str:
+    return f"database: {'PostgreSQL' if os.environ.get(POSTGRES_URL_VARIABLE) else 'SQLite'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server_url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.sqlite3'}"
+        return
+    name = f"mlgateway_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    data_dir: Path = tmp_path_factory.mktemp("data")
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key="test-secret-key-0123456789abcdef0123456789",
+        bootstrap=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    database = Database.from_settings(settings)
+    migrate.upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
+    with start_live_server(settings, database) as server:
+        yield server
+
+
+@pytest.fixture
+def world(database: Database, settings: Settings) -> World:
+    return World(database, settings.secret_key_bytes())
