@@ -43,3 +43,8 @@ def is_pending(engine: Engine) -> bool:
 def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as conn:
         command.upgrade(_config(conn), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    with engine.begin() as conn:
+        command.downgrade(_config(conn), revision)
