@@ -1,8 +1,7 @@
-"""The MLflow REST surface under ``/api/v4/projects/{project}/ml/mlflow``.
+"""The MLflow REST surface under ``/api/v4/projects/{project}/ml/mlflow``: the route table.
 
-For now only the envelope: every path under the prefix authenticates, checks read access to the
-project, and answers 404 ``ENDPOINT_NOT_FOUND`` in MLflow's shape. Resource modules (experiments,
-runs, registry, artifacts) register their routes ahead of this catch-all.
+Each resource module lists its ``Endpoint``s; any other path under the prefix authenticates,
+checks read access to the project, and answers 404 ``ENDPOINT_NOT_FOUND`` in MLflow's shape.
 """
 
 from __future__ import annotations
@@ -11,12 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from compat.mlflow import experiments
+from compat.mlflow.endpoint import MLFLOW_PREFIX as PREFIX
+from compat.mlflow.endpoint import to_route
 from gateway.errors import EndpointNotFound
 from gateway.http import run_in_unit_of_work
 from tenants.authorization import Permission
 from tenants.web import authenticate, require_project
 
-PREFIX = "/api/v4/projects/{project}/ml/mlflow"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -31,4 +32,5 @@ async def unknown_endpoint(request: Request) -> Response:
 
 
 def mlflow_routes() -> list[Route]:
-    return [Route(PREFIX + "/{rest:path}", unknown_endpoint, methods=ALL_METHODS)]
+    endpoints = [*experiments.ENDPOINTS]
+    return [*map(to_route, endpoints), Route(PREFIX + "/{rest:path}", unknown_endpoint, methods=ALL_METHODS)]

@@ -1,0 +1,124 @@
+"""Reading MLflow request parameters: required/optional, int64-as-string, and MLflow's limits.
+
+Every failure is an ``InvalidParameter`` whose message names the field and what was wrong, in the
+words of MLflow's own server where it has them ("Missing value for required parameter 'name'").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.errors import InvalidParameter
+
+MAX_ENTITY_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+MAX_EXPERIMENT_NAME_LENGTH = 500
+MAX_RUN_NAME_LENGTH = 250
+# MLflow's key rule: alphanumerics, underscores, periods, dashes, spaces, slashes (and colons in 3.x).
+_KEY = re.compile(r"^[/\w.\- :]*$")
+_INT64 = re.compile(r"^-?\d{1,19}$")
+
+
+def required_str(params: Mapping[str, Any], name: str) -> str:
+    value = params.get(name)
+    if value is None or value == "":
+        raise InvalidParameter(f"Missing value for required parameter '{name}'.")
+    if not isinstance(value, str):
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected a string.")
+    return value
+
+
+def optional_str(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected a string.")
+    return value
+
+
+def optional_int(params: Mapping[str, Any], name: str, *, minimum: int | None = None) -> int | None:
+    """An int64 that may arrive as a JSON number or a string of digits (protobuf's JSON form)."""
+    value = params.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected an integer.")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and _INT64.match(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected an integer.")
+    if not -(2**63) <= number < 2**63:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': out of the int64 range.")
+    if minimum is not None and number < minimum:
+        raise InvalidParameter(f"Invalid value {number} for parameter '{name}': must be at least {minimum}.")
+    return number
+
+
+def required_int(params: Mapping[str, Any], name: str, *, minimum: int | None = None) -> int:
+    number = optional_int(params, name, minimum=minimum)
+    if number is None:
+        raise InvalidParameter(f"Missing value for required parameter '{name}'.")
+    return number
+
+
+def entity_id(params: Mapping[str, Any], name: str) -> int:
+    """An MLflow id that is a per-project integer here (``experiment_id``): digits only."""
+    value = params.get(name)
+    if value is None or value == "":
+        raise InvalidParameter(f"Missing value for required parameter '{name}'.")
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or len(text) > 18:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': ids are positive integers.")
+    return int(text)
+
+
+def check_key(key: object, *, what: str) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidParameter(f"Missing value for required parameter 'key' of the {what}.")
+    if len(key) > MAX_ENTITY_KEY_LENGTH:
+        raise InvalidParameter(
+            f"{what.capitalize()} key '{key[:40]}…' is {len(key)} characters long; the limit is "
+            f"{MAX_ENTITY_KEY_LENGTH}."
+        )
+    if not _KEY.match(key) or key.startswith("/") or ".." in key.split("/"):
+        raise InvalidParameter(
+            f"Invalid {what} name: '{key}'. Names may only contain alphanumerics, underscores (_), "
+            "dashes (-), periods (.), spaces ( ), colons (:) and slashes (/)."
+        )
+    return key
+
+
+def check_value(value: object, *, what: str, limit: int, key: str) -> str:
+    if value is None:
+        raise InvalidParameter(f"Missing value for required parameter 'value' of {what} '{key}'.")
+    if not isinstance(value, str):
+        raise InvalidParameter(f"Invalid value {value!r} for {what} '{key}': expected a string.")
+    if len(value) > limit:
+        raise InvalidParameter(
+            f"{what.capitalize()} '{key}' has a value of {len(value)} characters; the limit is {limit}."
+        )
+    return value
+
+
+def key_values(params: Mapping[str, Any], name: str, *, what: str, limit: int) -> list[tuple[str, str]]:
+    """A list of ``{"key", "value"}`` objects (tags), validated."""
+    raw = params.get(name)
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise InvalidParameter(f"Invalid value for parameter '{name}': expected a list of {{key, value}} objects.")
+    pairs = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise InvalidParameter(f"Invalid entry {item!r} in '{name}': expected an object with key and value.")
+        key = check_key(item.get("key"), what=what)
+        pairs.append((key, check_value(item.get("value"), what=what, limit=limit, key=key)))
+    return pairs

@@ -1,0 +1,62 @@
+"""All SQL of the ML domain. Every query takes the project explicitly: tenant scoping lives here,
+so a row of another project is never returned, only "not found".
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from compat.tables import Experiment, ExperimentTag, ProjectCounter
+
+
+def next_iid(session: Session, project_id: int, kind: str) -> int:
+    """Bump and return a per-project counter; one upsert, serialised by the row (or SQLite's) lock."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(ProjectCounter)
+        .values(project_id=project_id, kind=kind, value=1)
+        .on_conflict_do_update(
+            index_elements=[ProjectCounter.project_id, ProjectCounter.kind],
+            set_={"value": ProjectCounter.value + 1},
+        )
+        .returning(ProjectCounter.value)
+    )
+    value: int = session.execute(statement).scalar_one()
+    return value
+
+
+def experiments_of(project_id: int) -> Select[Experiment]:
+    return select(Experiment).where(Experiment.project_id == project_id)
+
+
+def experiment_by_iid(session: Session, project_id: int, iid: int) -> Experiment | None:
+    return session.scalar(experiments_of(project_id).where(Experiment.iid == iid))
+
+
+def experiment_by_name(session: Session, project_id: int, name: str) -> Experiment | None:
+    return session.scalar(experiments_of(project_id).where(Experiment.name == name))
+
+
+def experiment_tags(session: Session, experiment_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    tags: dict[int, list[tuple[str, str]]] = {i: [] for i in experiment_ids}
+    if experiment_ids:
+        rows = session.execute(
+            select(ExperimentTag.experiment_id, ExperimentTag.key, ExperimentTag.value)
+            .where(ExperimentTag.experiment_id.in_(experiment_ids))
+            .order_by(ExperimentTag.key)
+        )
+        for experiment_id, key, value in rows:
+            tags[experiment_id].append((key, value))
+    return tags
+
+
+def upsert_experiment_tag(session: Session, experiment_id: int, key: str, value: str) -> None:
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(ExperimentTag).values(experiment_id=experiment_id, key=key, value=value)
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[ExperimentTag.experiment_id, ExperimentTag.key], set_={"value": statement.excluded.value}
+        )
+    )
