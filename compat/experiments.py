@@ -138,3 +138,26 @@ def _require_active(experiment: Experiment) -> None:
         raise InvalidParameter(
             f"The experiment {experiment.iid} must be in the 'active' state; it is '{experiment.lifecycle_stage}'."
         )
+
+
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+def create_default_experiment(session: Session, project_id: int) -> Experiment:
+    """The project's experiment ``0``, as a stock MLflow server has, made when a run first asks for it."""
+    if repository.experiment_by_name(session, project_id, DEFAULT_EXPERIMENT_NAME) is not None:
+        raise NotFound(
+            "No Experiment with id=0 exists, and the name 'Default' is taken by another experiment: "
+            "call mlflow.set_experiment(...) before starting a run"
+        )
+    created = now_ms()
+    experiment = Experiment(
+        project_id=project_id, iid=0, name=DEFAULT_EXPERIMENT_NAME, creation_time=created, last_update_time=created
+    )
+    try:
+        with session.begin_nested():
+            session.add(experiment)
+            session.flush()
+    except IntegrityError:  # a concurrent first run made it a moment ago
+        return get_experiment(session, project_id, 0)
+    return experiment

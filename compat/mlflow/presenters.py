@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from compat.tables import Experiment
+from compat.candidates import RunData
+from compat.tables import Candidate, Experiment
 
 
 def key_values(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -21,4 +23,47 @@ def experiment(row: Experiment, tags: list[tuple[str, str]]) -> dict[str, Any]:
         "creation_time": row.creation_time,
         "last_update_time": row.last_update_time,
         "tags": key_values(tags),
+    }
+
+
+def metric_value(value: float, is_nan: bool) -> float | str:
+    """Protobuf's JSON for doubles: NaN and ±Infinity travel as strings (JSON has no such numbers)."""
+    if is_nan or math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+def metric(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> dict[str, Any]:
+    return {"key": key, "value": metric_value(value, is_nan), "timestamp": timestamp, "step": step}
+
+
+def run_info(candidate: Candidate, experiment_iid: int) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "run_id": candidate.eid,
+        "run_uuid": candidate.eid,
+        "run_name": candidate.name,
+        "experiment_id": str(experiment_iid),
+        "user_id": candidate.user_name,
+        "status": candidate.status,
+        "start_time": candidate.start_time,
+        # A non-empty path under the project's tracking URI (issue 4's artifact proxy serves it).
+        "artifact_uri": f"mlflow-artifacts:/{experiment_iid}/{candidate.eid}/artifacts",
+        "lifecycle_stage": candidate.lifecycle_stage,
+    }
+    if candidate.end_time is not None:
+        info["end_time"] = candidate.end_time
+    return info
+
+
+def run(candidate: Candidate, experiment_iid: int, data: RunData) -> dict[str, Any]:
+    return {
+        "info": run_info(candidate, experiment_iid),
+        "data": {
+            "metrics": [metric(m.key, m.value, m.is_nan, m.timestamp, m.step) for m in data.metrics],
+            "params": key_values(data.params),
+            "tags": key_values(data.tags),
+        },
+        "inputs": {},
     }

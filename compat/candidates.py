@@ -1,0 +1,230 @@
+"""Candidates (MLflow runs): create, find, update, soft-delete and restore; params and tags.
+
+Rules (SPEC §5): a run's name is ``run_name``, else its ``mlflow.runName`` tag, else a random
+nickname, and is always mirrored into that tag; tags upsert; a param is immutable once logged
+(re-logging the same value is fine); writes need an active run in an active experiment.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from compat import repository
+from compat.experiments import now_ms
+from compat.metrics import MetricPoint, log_points
+from compat.names import random_run_name
+from compat.tables import (
+    Candidate,
+    CandidateLatestMetric,
+    CandidateMetadata,
+    CandidateParam,
+    Experiment,
+)
+from gateway.errors import InvalidParameter, NotFound
+
+RUN_NAME_TAG = "mlflow.runName"
+MAX_RUN_NAME_LENGTH = 250
+
+
+@dataclass(frozen=True, slots=True)
+class RunData:
+    """What ``runs/get`` shows besides the run itself."""
+
+    metrics: list[CandidateLatestMetric]
+    params: list[tuple[str, str]]
+    tags: list[tuple[str, str]]
+
+
+def create_candidate(
+    session: Session,
+    experiment: Experiment,
+    *,
+    user_id: int | None,
+    user_name: str,
+    run_name: str | None,
+    start_time: int | None,
+    tags: Sequence[tuple[str, str]],
+) -> Candidate:
+    if experiment.lifecycle_stage != "active":
+        raise InvalidParameter(
+            f"The experiment {experiment.iid} must be in the 'active' state; it is '{experiment.lifecycle_stage}'."
+        )
+    tag_map = dict(tags)
+    name = run_name or tag_map.get(RUN_NAME_TAG) or random_run_name()
+    _check_run_name(name)
+    tag_map[RUN_NAME_TAG] = name
+    candidate = Candidate(
+        eid=uuid.uuid4().hex,
+        project_id=experiment.project_id,
+        experiment_id=experiment.id,
+        iid=repository.next_iid(session, experiment.project_id, "candidate"),
+        name=name,
+        status="RUNNING",
+        start_time=start_time if start_time is not None else now_ms(),
+        user_id=user_id,
+        user_name=user_name,
+    )
+    session.add(candidate)
+    session.flush()
+    _upsert(session, CandidateMetadata, candidate.id, list(tag_map.items()))
+    return candidate
+
+
+def get_candidate(session: Session, project_id: int, run_id: str) -> Candidate:
+    candidate = session.scalar(select(Candidate).where(Candidate.eid == run_id, Candidate.project_id == project_id))
+    if candidate is None:
+        raise NotFound(f"Run with id={run_id} not found")
+    return candidate
+
+
+def experiment_of(session: Session, candidate: Candidate) -> Experiment:
+    experiment = session.get(Experiment, candidate.experiment_id)
+    assert experiment is not None
+    return experiment
+
+
+def update_candidate(
+    session: Session, candidate: Candidate, *, status: str | None, end_time: int | None, run_name: str | None
+) -> None:
+    require_active(candidate)
+    if status is not None:
+        candidate.status = status
+    if end_time is not None:
+        candidate.end_time = end_time
+    if run_name:
+        _rename(session, candidate, run_name)
+    session.flush()
+
+
+def delete_candidate(session: Session, candidate: Candidate) -> None:
+    candidate.lifecycle_stage = "deleted"
+    candidate.deleted_time = now_ms()
+    session.flush()
+
+
+def restore_candidate(session: Session, candidate: Candidate) -> None:
+    candidate.lifecycle_stage = "active"
+    candidate.deleted_time = None
+    session.flush()
+
+
+def log_batch(
+    session: Session,
+    candidate: Candidate,
+    *,
+    metrics: Sequence[MetricPoint] = (),
+    params: Sequence[tuple[str, str]] = (),
+    tags: Sequence[tuple[str, str]] = (),
+) -> None:
+    """All or nothing: every check runs before the first write, and the unit of work is one transaction."""
+    require_active(candidate)
+    new_params = _new_params(session, candidate, params)
+    log_points(session, candidate.id, metrics)
+    if new_params:
+        session.execute(
+            insert(CandidateParam),
+            [{"candidate_id": candidate.id, "key": k, "value": v} for k, v in new_params],
+        )
+    tag_map = dict(tags)
+    if tag_map:
+        if RUN_NAME_TAG in tag_map:
+            _check_run_name(tag_map[RUN_NAME_TAG])
+            candidate.name = tag_map[RUN_NAME_TAG]
+        _upsert(session, CandidateMetadata, candidate.id, list(tag_map.items()))
+    session.flush()
+
+
+def delete_tag(session: Session, candidate: Candidate, key: str) -> None:
+    require_active(candidate)
+    deleted = session.execute(
+        delete(CandidateMetadata).where(CandidateMetadata.candidate_id == candidate.id, CandidateMetadata.key == key)
+    )
+    if deleted.rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound(f"No tag with name: {key} in run with id {candidate.eid}")
+
+
+def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, RunData]:
+    """Latest metrics, params and tags of many runs in three queries (never the metric history)."""
+    ids = [c.id for c in candidates]
+    data = {i: RunData([], [], []) for i in ids}
+    if not ids:
+        return data
+    for metric in session.scalars(
+        select(CandidateLatestMetric)
+        .where(CandidateLatestMetric.candidate_id.in_(ids))
+        .order_by(CandidateLatestMetric.key)
+    ):
+        data[metric.candidate_id].metrics.append(metric)
+    for model, target in ((CandidateParam, "params"), (CandidateMetadata, "tags")):
+        rows = session.execute(
+            select(model.candidate_id, model.key, model.value).where(model.candidate_id.in_(ids)).order_by(model.key)
+        )
+        for candidate_id, key, value in rows:
+            getattr(data[candidate_id], target).append((key, value))
+    return data
+
+
+def require_active(candidate: Candidate) -> None:
+    if candidate.lifecycle_stage != "active":
+        raise InvalidParameter(
+            f"The run {candidate.eid} must be in the 'active' state. Current state is {candidate.lifecycle_stage}."
+        )
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _check_run_name(name: str) -> None:
+    if len(name) > MAX_RUN_NAME_LENGTH:
+        raise InvalidParameter(f"Run name is {len(name)} characters long; the limit is {MAX_RUN_NAME_LENGTH}.")
+
+
+def _rename(session: Session, candidate: Candidate, name: str) -> None:
+    _check_run_name(name)
+    candidate.name = name
+    _upsert(session, CandidateMetadata, candidate.id, [(RUN_NAME_TAG, name)])
+
+
+def _new_params(session: Session, candidate: Candidate, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Params not logged yet; an identical re-log is a no-op, a different value is refused."""
+    wanted: dict[str, str] = {}
+    for key, value in params:
+        if key in wanted and wanted[key] != value:
+            raise InvalidParameter(f"Duplicate parameter keys have been submitted with different values: '{key}'.")
+        wanted[key] = value
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(CandidateParam.key, CandidateParam.value).where(
+            CandidateParam.candidate_id == candidate.id, CandidateParam.key.in_(list(wanted))
+        )
+    )
+    existing = {key: value for key, value in rows}
+    for key, value in wanted.items():
+        if key in existing and existing[key] != value:
+            raise InvalidParameter(
+                f"Changing param values is not allowed. Param with key='{key}' was already logged with "
+                f"value='{existing[key]}' for run ID='{candidate.eid}'. Attempted logging new value '{value}'."
+            )
+    return [(k, v) for k, v in wanted.items() if k not in existing]
+
+
+def _upsert(
+    session: Session,
+    model: type[CandidateMetadata],
+    candidate_id: int,
+    pairs: list[tuple[str, str]],
+) -> None:
+    if not pairs:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(model).values([{"candidate_id": candidate_id, "key": k, "value": v} for k, v in pairs])
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[model.candidate_id, model.key], set_={"value": statement.excluded.value}
+        )
+    )

@@ -1,0 +1,69 @@
+"""Metric writes, set-based: one multi-row INSERT into the history and one upsert into the
+latest-value table per batch, whatever its size (ARCHITECTURE convention 4).
+
+"Latest" is MLflow's: the point with the highest step, then timestamp, then value. A batch is first
+reduced to its latest point per key in Python, so the upsert touches each (run, key) row once (as
+PostgreSQL requires), and the ``WHERE`` on the conflict keeps an older point from overwriting.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, insert, or_, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from compat.tables import CandidateLatestMetric, CandidateMetric
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    key: str
+    value: float
+    timestamp: int
+    step: int
+
+    @property
+    def order(self) -> tuple[int, int, float]:
+        return (self.step, self.timestamp, -math.inf if math.isnan(self.value) else self.value)
+
+
+def _row(candidate_id: int, point: MetricPoint) -> dict[str, object]:
+    nan = math.isnan(point.value)
+    return {
+        "candidate_id": candidate_id,
+        "key": point.key,
+        "value": 0.0 if nan else point.value,
+        "is_nan": nan,
+        "timestamp": point.timestamp,
+        "step": point.step,
+    }
+
+
+def log_points(session: Session, candidate_id: int, points: Sequence[MetricPoint]) -> None:
+    if not points:
+        return
+    session.execute(insert(CandidateMetric), [_row(candidate_id, point) for point in points])
+    latest: dict[str, MetricPoint] = {}
+    for point in points:
+        current = latest.get(point.key)
+        if current is None or point.order > current.order:
+            latest[point.key] = point
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(CandidateLatestMetric).values([_row(candidate_id, p) for p in latest.values()])
+    new, old = statement.excluded, CandidateLatestMetric
+    newer = or_(
+        new.step > old.step,
+        and_(new.step == old.step, new.timestamp > old.timestamp),
+        and_(tuple_(new.step, new.timestamp) == tuple_(old.step, old.timestamp), new.value > old.value),
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[old.candidate_id, old.key],
+            set_={"value": new.value, "is_nan": new.is_nan, "timestamp": new.timestamp, "step": new.step},
+            where=newer,
+        )
+    )

@@ -1,0 +1,223 @@
+"""MLflow ``runs/*`` endpoints (parse → one service call → present)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from compat import candidates as service
+from compat import experiments
+from compat.metrics import MetricPoint
+from compat.mlflow import params as p
+from compat.mlflow import presenters
+from compat.mlflow.endpoint import Endpoint, Params
+from compat.tables import RUN_STATUSES, Candidate, Experiment
+from gateway.errors import InvalidParameter, NotFound
+from tenants.authorization import Permission, ProjectContext
+
+READ = Permission.READ_MODEL_EXPERIMENTS
+WRITE = Permission.WRITE_MODEL_EXPERIMENTS
+MAX_BATCH_METRICS = 1000
+MAX_BATCH_PARAMS = 100
+MAX_BATCH_TAGS = 100
+MAX_BATCH_TOTAL = 1000
+DEFAULT_EXPERIMENT_IID = 0
+
+
+def _run_id(params: Params) -> str:
+    run_id = params.get("run_id") or params.get("run_uuid")
+    if not run_id:
+        raise InvalidParameter("Missing value for required parameter 'run_id'.")
+    if not isinstance(run_id, str) or len(run_id) > 64:
+        raise InvalidParameter(f"Invalid value {run_id!r} for parameter 'run_id'.")
+    return run_id
+
+
+def _candidate(session: Session, project: ProjectContext, params: Params) -> Candidate:
+    return service.get_candidate(session, project.project_id, _run_id(params))
+
+
+def _present_run(session: Session, candidate: Candidate) -> dict[str, Any]:
+    experiment = service.experiment_of(session, candidate)
+    data = service.run_data(session, [candidate])[candidate.id]
+    return {"run": presenters.run(candidate, experiment.iid, data)}
+
+
+def _experiment_for_new_run(session: Session, project: ProjectContext, iid: int) -> Experiment:
+    """Experiment ``0`` is the project's "Default", made on first use so a bare ``start_run()`` works."""
+    try:
+        return experiments.get_experiment(session, project.project_id, iid)
+    except NotFound:
+        if iid != DEFAULT_EXPERIMENT_IID:
+            raise
+        return experiments.create_default_experiment(session, project.project_id)
+
+
+def create(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    # user_id is accepted and ignored (documented): the principal is the run's user.
+    iid = p.entity_id(params, "experiment_id")
+    tags = p.key_values(params, "tags", what="tag", limit=p.MAX_TAG_VALUE_LENGTH)
+    run_name = p.optional_str(params, "run_name")
+    start_time = p.optional_int(params, "start_time", minimum=0)
+    candidate = service.create_candidate(
+        session,
+        _experiment_for_new_run(session, project, iid),
+        user_id=project.principal.user_id,
+        user_name=project.principal.username,
+        run_name=run_name,
+        start_time=start_time,
+        tags=tags,
+    )
+    return _present_run(session, candidate)
+
+
+def get(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    return _present_run(session, _candidate(session, project, params))
+
+
+def update(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    status = p.optional_str(params, "status")
+    if status is not None and status not in RUN_STATUSES:
+        raise InvalidParameter(f"Invalid run status {status!r}: use one of {', '.join(RUN_STATUSES)}.")
+    end_time = p.optional_int(params, "end_time", minimum=0)
+    run_name = p.optional_str(params, "run_name")
+    candidate = _candidate(session, project, params)
+    service.update_candidate(session, candidate, status=status, end_time=end_time, run_name=run_name)
+    experiment = service.experiment_of(session, candidate)
+    return {"run_info": presenters.run_info(candidate, experiment.iid)}
+
+
+def delete(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    service.delete_candidate(session, _candidate(session, project, params))
+    return {}
+
+
+def restore(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    service.restore_candidate(session, _candidate(session, project, params))
+    return {}
+
+
+def log_metric(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    point = _metric_point(params)
+    service.log_batch(session, _candidate(session, project, params), metrics=[point])
+    return {}
+
+
+def log_parameter(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.check_key(params.get("key"), what="param")
+    value = p.check_value(_param_text(params.get("value")), what="param", limit=p.MAX_PARAM_VALUE_LENGTH, key=key)
+    service.log_batch(session, _candidate(session, project, params), params=[(key, value)])
+    return {}
+
+
+def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.check_key(params.get("key"), what="tag")
+    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    service.log_batch(session, _candidate(session, project, params), tags=[(key, value)])
+    return {}
+
+
+def delete_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.required_str(params, "key")
+    service.delete_tag(session, _candidate(session, project, params), key)
+    return {}
+
+
+def log_batch(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    metrics = _list(params, "metrics")
+    params_in = _list(params, "params")
+    tags_in = _list(params, "tags")
+    for name, items, limit in (
+        ("metrics", metrics, MAX_BATCH_METRICS),
+        ("params", params_in, MAX_BATCH_PARAMS),
+        ("tags", tags_in, MAX_BATCH_TAGS),
+    ):
+        if len(items) > limit:
+            raise InvalidParameter(
+                f"A batch logging request can contain at most {limit} {name}. Got {len(items)} {name}. "
+                f"Please split up {name} across multiple requests and try again."
+            )
+    total = len(metrics) + len(params_in) + len(tags_in)
+    if total > MAX_BATCH_TOTAL:
+        raise InvalidParameter(
+            f"A batch logging request can contain at most {MAX_BATCH_TOTAL} metrics, params and tags in total. "
+            f"Got {total}. Please split up the request and try again."
+        )
+    points = [_metric_point(_object(item, "metrics")) for item in metrics]
+    pairs = [_pair(item, "params", "param", p.MAX_PARAM_VALUE_LENGTH) for item in params_in]
+    tags = [_pair(item, "tags", "tag", p.MAX_TAG_VALUE_LENGTH) for item in tags_in]
+    service.log_batch(session, _candidate(session, project, params), metrics=points, params=pairs, tags=tags)
+    return {}
+
+
+# ---------------------------------------------------------------------------------------- parsing
+def _list(params: Params, name: str) -> list[Any]:
+    value = params.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidParameter(f"Invalid value for parameter '{name}': expected a list.")
+    return value
+
+
+def _object(item: Any, name: str) -> Params:
+    if not isinstance(item, dict):
+        raise InvalidParameter(f"Invalid entry {item!r} in '{name}': expected an object.")
+    return item
+
+
+def _pair(item: Any, name: str, what: str, limit: int) -> tuple[str, str]:
+    entry = _object(item, name)
+    key = p.check_key(entry.get("key"), what=what)
+    raw = entry.get("value")
+    return key, p.check_value(_param_text(raw) if what == "param" else raw, what=what, limit=limit, key=key)
+
+
+def _param_text(value: Any) -> Any:
+    """Params are strings; a bare JSON number or bool from a hand-written client is taken as its text."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+_SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
+
+
+def _metric_point(params: Params) -> MetricPoint:
+    key = p.check_key(params.get("key"), what="metric")
+    raw = params.get("value")
+    if raw is None:
+        raise InvalidParameter(f"Missing value for required parameter 'value' of metric '{key}'.")
+    if isinstance(raw, bool):
+        raise InvalidParameter(f"Invalid value {raw!r} for metric '{key}': expected a number.")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str) and raw.strip().lower() in _SPECIAL_FLOATS:
+        value = _SPECIAL_FLOATS[raw.strip().lower()]
+    else:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise InvalidParameter(f"Invalid value {raw!r} for metric '{key}': expected a number.") from None
+    timestamp = p.required_int(params, "timestamp")
+    step = p.optional_int(params, "step") or 0
+    return MetricPoint(key=key, value=value, timestamp=timestamp, step=step)
+
+
+BASE = "/api/2.0/mlflow/runs"
+ENDPOINTS = [
+    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("GET", f"{BASE}/get", get, READ),
+    Endpoint("POST", f"{BASE}/update", update, WRITE),
+    Endpoint("POST", f"{BASE}/delete", delete, WRITE),
+    Endpoint("POST", f"{BASE}/restore", restore, WRITE),
+    Endpoint("POST", f"{BASE}/log-metric", log_metric, WRITE),
+    Endpoint("POST", f"{BASE}/log-parameter", log_parameter, WRITE),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
+    Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
+    Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE),
+]

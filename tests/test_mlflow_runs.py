@@ -1,0 +1,234 @@
+"""MLflow ``runs/*`` over HTTP: semantics, batches, bad input and cross-project isolation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tenants.roles import Role
+from tests.support.live_server import LiveServer
+from tests.support.world import World, unique
+
+API = "/api/2.0/mlflow"
+
+
+class Client:
+    def __init__(self, server: LiveServer, project: object, token: str) -> None:
+        self.base = server.project_url(project) + API
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str, **params: Any) -> httpx.Response:
+        return httpx.get(self.base + path, params=params, headers=self.headers)
+
+    def post(self, path: str, body: Any) -> httpx.Response:
+        return httpx.post(self.base + path, json=body, headers=self.headers)
+
+    def ok(self, path: str, body: Any) -> dict[str, Any]:
+        answer = self.post(path, body)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def experiment(self) -> str:
+        return str(self.ok("/experiments/create", {"name": unique("exp")})["experiment_id"])
+
+    def run(self, experiment_id: str | None = None, **extra: Any) -> dict[str, Any]:
+        body = {"experiment_id": experiment_id or self.experiment(), "start_time": 1_700_000_000_000, **extra}
+        return dict(self.ok("/runs/create", body)["run"])
+
+    def fetch(self, run_id: str) -> dict[str, Any]:
+        answer = self.get("/runs/get", run_id=run_id)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json()["run"])
+
+
+@pytest.fixture
+def client(live_server: LiveServer, world: World) -> Client:
+    project = world.project()
+    return Client(live_server, project.id, world.member_token(project, Role.DEVELOPER))
+
+
+def tags_of(run: dict[str, Any]) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["data"]["tags"]}
+
+
+def test_unnamed_run_gets_a_nickname_mirrored_into_the_tag(client: Client) -> None:
+    run = client.run()
+    info = run["info"]
+    assert info["status"] == "RUNNING" and info["lifecycle_stage"] == "active"
+    assert info["run_id"] == info["run_uuid"] and len(info["run_id"]) == 32
+    assert info["start_time"] == 1_700_000_000_000 and "end_time" not in info
+    assert tags_of(run)["mlflow.runName"] == info["run_name"]
+    adjective, animal, number = info["run_name"].split("-")
+    assert adjective.isalpha() and animal.isalpha() and number.isdigit()
+    assert info["artifact_uri"] == f"mlflow-artifacts:/{info['experiment_id']}/{info['run_id']}/artifacts"
+
+
+def test_name_from_run_name_or_tag(client: Client) -> None:
+    experiment_id = client.experiment()
+    named = client.run(experiment_id, run_name="first", tags=[{"key": "mlflow.runName", "value": "first"}])
+    by_tag = client.run(experiment_id, tags=[{"key": "mlflow.runName", "value": "from-tag"}])
+    assert named["info"]["run_name"] == "first"
+    assert (by_tag["info"]["run_name"], tags_of(by_tag)["mlflow.runName"]) == ("from-tag", "from-tag")
+
+
+def test_experiment_zero_is_made_on_first_use(client: Client) -> None:
+    run = client.run("0")
+    assert run["info"]["experiment_id"] == "0"
+    default = client.get("/experiments/get", experiment_id="0").json()["experiment"]
+    assert default["name"] == "Default"
+    assert client.run("0")["info"]["experiment_id"] == "0"
+
+
+def test_update_status_end_time_and_rename(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    info = client.ok(
+        "/runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_005_000, "run_name": "renamed"}
+    )["run_info"]
+    assert (info["status"], info["end_time"], info["run_name"]) == ("FINISHED", 1_700_000_005_000, "renamed")
+    assert tags_of(client.fetch(run_id))["mlflow.runName"] == "renamed"
+
+
+def test_metrics_keep_history_and_show_the_latest(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    for step, value in ((1, 1.5), (3, 0.5), (2, 0.9)):
+        client.ok(
+            "/runs/log-metric", {"run_id": run_id, "key": "loss", "value": value, "timestamp": 10 + step, "step": step}
+        )
+    client.ok("/runs/log-metric", {"run_id": run_id, "key": "odd", "value": "NaN", "timestamp": 1})
+    client.ok("/runs/log-metric", {"run_id": run_id, "key": "big", "value": "Infinity", "timestamp": 1})
+    metrics = {m["key"]: m for m in client.fetch(run_id)["data"]["metrics"]}
+    assert (metrics["loss"]["value"], metrics["loss"]["step"]) == (0.5, 3)
+    assert metrics["odd"]["value"] == "NaN" and metrics["big"]["value"] == "Infinity"
+    assert metrics["odd"]["step"] == 0
+
+
+def test_params_are_immutable_but_identical_relogs_pass(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    client.ok("/runs/log-parameter", {"run_id": run_id, "key": "alpha", "value": "0.5"})
+    client.ok("/runs/log-parameter", {"run_id": run_id, "key": "alpha", "value": "0.5"})
+    conflict = client.post("/runs/log-parameter", {"run_id": run_id, "key": "alpha", "value": "0.7"})
+    assert conflict.status_code == 400 and "Changing param values is not allowed" in conflict.json()["message"]
+    assert client.fetch(run_id)["data"]["params"] == [{"key": "alpha", "value": "0.5"}]
+
+
+def test_tags_upsert_and_delete(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    for value in ("a", "b"):
+        client.ok("/runs/set-tag", {"run_id": run_id, "key": "stage", "value": value})
+    assert tags_of(client.fetch(run_id))["stage"] == "b"
+    client.ok("/runs/delete-tag", {"run_id": run_id, "key": "stage"})
+    assert "stage" not in tags_of(client.fetch(run_id))
+    assert client.post("/runs/delete-tag", {"run_id": run_id, "key": "stage"}).status_code == 404
+
+
+def test_log_batch_writes_everything(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    metrics = [{"key": f"m{i}", "value": i, "timestamp": 5, "step": 0} for i in range(1000)]
+    client.ok("/runs/log-batch", {"run_id": run_id, "metrics": metrics})
+    params = [{"key": f"p{i}", "value": str(i)} for i in range(100)]
+    tags = [{"key": f"t{i}", "value": "x"} for i in range(100)]
+    client.ok("/runs/log-batch", {"run_id": run_id, "params": params, "tags": tags})
+    data = client.fetch(run_id)["data"]
+    assert len(data["metrics"]) == 1000 and len(data["params"]) == 100
+    assert {t["key"] for t in data["tags"]} >= {f"t{i}" for i in range(100)}
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"metrics": [{"key": "m", "value": 1, "timestamp": 1}] * 1001}, "at most 1000 metrics"),
+        ({"params": [{"key": f"p{i}", "value": "1"} for i in range(101)]}, "at most 100 params"),
+        ({"tags": [{"key": f"t{i}", "value": "1"} for i in range(101)]}, "at most 100 tags"),
+        (
+            {
+                "metrics": [{"key": "m", "value": 1, "timestamp": 1}] * 950,
+                "params": [{"key": f"p{i}", "value": "1"} for i in range(51)],
+            },
+            "at most 1000 metrics, params and tags in total",
+        ),
+        (
+            {
+                "metrics": [{"key": "m", "value": 1, "timestamp": 1}] * 999
+                + [{"key": "m", "value": "x", "timestamp": 1}]
+            },
+            "expected a number",
+        ),
+        ({"params": [{"key": "same", "value": "1"}, {"key": "same", "value": "2"}]}, "different values"),
+        ({"metrics": "nope"}, "expected a list"),
+        ({"tags": [{"key": "k"}]}, "Missing value for required parameter 'value'"),
+    ],
+)
+def test_invalid_batches_store_nothing(client: Client, body: dict[str, Any], fragment: str) -> None:
+    run_id = client.run()["info"]["run_id"]
+    before = client.fetch(run_id)["data"]
+    answer = client.post("/runs/log-batch", {"run_id": run_id, **body})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE" and fragment in answer.json()["message"]
+    assert client.fetch(run_id)["data"] == before
+
+
+def test_delete_and_restore_are_soft(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    client.ok("/runs/delete", {"run_id": run_id})
+    assert client.fetch(run_id)["info"]["lifecycle_stage"] == "deleted"
+    refused = client.post("/runs/log-metric", {"run_id": run_id, "key": "m", "value": 1, "timestamp": 1})
+    assert refused.status_code == 400 and "must be in the 'active' state" in refused.json()["message"]
+    client.ok("/runs/restore", {"run_id": run_id})
+    assert client.fetch(run_id)["info"]["lifecycle_stage"] == "active"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "fragment"),
+    [
+        ("/runs/create", {}, "'experiment_id'"),
+        ("/runs/create", {"experiment_id": "x1"}, "ids are positive integers"),
+        ("/runs/create", {"experiment_id": "999999"}, "No Experiment with id=999999"),
+        ("/runs/update", {"run_id": "RUN", "status": "YOLO"}, "Invalid run status"),
+        ("/runs/update", {"run_id": "RUN", "end_time": "soon"}, "expected an integer"),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "m", "value": 1}, "'timestamp'"),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "m" * 251, "value": 1, "timestamp": 1}, "limit is 250"),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "m", "value": True, "timestamp": 1}, "expected a number"),
+        ("/runs/log-parameter", {"run_id": "RUN", "key": "p", "value": "v" * 6001}, "limit is 6000"),
+        ("/runs/set-tag", {"run_id": "RUN", "key": "../x", "value": "v"}, "Invalid tag name"),
+        ("/runs/get", {}, "'run_id'"),
+        ("/runs/get", {"run_id": "no-such-run"}, "not found"),
+    ],
+)
+def test_bad_input_is_a_clear_4xx(client: Client, path: str, body: dict[str, Any], fragment: str) -> None:
+    run_id = client.run()["info"]["run_id"]
+    body = {k: (run_id if v == "RUN" else v) for k, v in body.items()}
+    answer = client.get(path, **body) if path == "/runs/get" else client.post(path, body)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert fragment in answer.json()["message"]
+
+
+RUN_CALLS: list[tuple[str, str, dict[str, Any]]] = [
+    ("GET", "/runs/get", {}),
+    ("POST", "/runs/update", {"status": "KILLED"}),
+    ("POST", "/runs/delete", {}),
+    ("POST", "/runs/restore", {}),
+    ("POST", "/runs/log-metric", {"key": "m", "value": 1, "timestamp": 1}),
+    ("POST", "/runs/log-parameter", {"key": "p", "value": "1"}),
+    ("POST", "/runs/set-tag", {"key": "t", "value": "1"}),
+    ("POST", "/runs/delete-tag", {"key": "mlflow.runName"}),
+    ("POST", "/runs/log-batch", {"metrics": [{"key": "m", "value": 1, "timestamp": 1}]}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "extra"), RUN_CALLS)
+def test_another_projects_run_is_not_found_even_for_a_member_of_both(
+    live_server: LiveServer, world: World, method: str, path: str, extra: dict[str, Any]
+) -> None:
+    user = world.user()
+    a, b = world.project(owner=user), world.project(owner=user)
+    token = world.token(user)
+    in_a, in_b = Client(live_server, a.id, token), Client(live_server, b.id, token)
+    run = in_a.run()
+    body = {"run_id": run["info"]["run_id"], **extra}
+    answer = in_b.get(path, **body) if method == "GET" else in_b.post(path, body)
+    assert (answer.status_code, answer.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert in_a.fetch(run["info"]["run_id"]) == run  # untouched
+    stolen = in_b.post("/runs/create", {"experiment_id": run["info"]["experiment_id"]})
+    assert stolen.status_code == 404
