@@ -232,3 +232,38 @@ def test_another_projects_run_is_not_found_even_for_a_member_of_both(
     assert in_a.fetch(run["info"]["run_id"]) == run  # untouched
     stolen = in_b.post("/runs/create", {"experiment_id": run["info"]["experiment_id"]})
     assert stolen.status_code == 404
+
+
+def test_metric_history_pages_in_step_order(client: Client) -> None:
+    run_id = client.run()["info"]["run_id"]
+    points = [{"key": "loss", "value": 1.0 / (s + 1), "timestamp": 100 + s, "step": s} for s in reversed(range(7))]
+    client.ok("/runs/log-batch", {"run_id": run_id, "metrics": points})
+    seen: list[int] = []
+    token = None
+    for _ in range(5):
+        params = {"run_id": run_id, "metric_key": "loss", "max_results": 3, **({"page_token": token} if token else {})}
+        page = client.get("/metrics/get-history", **params).json()
+        seen += [m["step"] for m in page["metrics"]]
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert seen == list(range(7))
+    unknown = client.get("/metrics/get-history", run_id=run_id, metric_key="nope").json()
+    assert unknown == {"metrics": []}
+
+
+@pytest.mark.parametrize("token", ["garbage!", "eyJrIjoicnVucyJ9", "bm90IGpzb24"])
+def test_tampered_page_tokens_are_a_400(client: Client, token: str) -> None:
+    run_id = client.run()["info"]["run_id"]
+    answer = client.get("/metrics/get-history", run_id=run_id, metric_key="m", page_token=token)
+    assert (answer.status_code, answer.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "page_token" in answer.json()["message"]
+
+
+def test_history_of_another_projects_run_is_not_found(live_server: LiveServer, world: World) -> None:
+    user = world.user()
+    a, b = world.project(owner=user), world.project(owner=user)
+    token = world.token(user)
+    run_id = Client(live_server, a.id, token).run()["info"]["run_id"]
+    answer = Client(live_server, b.id, token).get("/metrics/get-history", run_id=run_id, metric_key="m")
+    assert answer.status_code == 404

@@ -122,3 +122,13 @@ def key_values(params: Mapping[str, Any], name: str, *, what: str, limit: int) -
         key = check_key(item.get("key"), what=what)
         pairs.append((key, check_value(item.get("value"), what=what, limit=limit, key=key)))
     return pairs
+
+
+def run_id(params: Mapping[str, Any]) -> str:
+    """``run_id``, or the older ``run_uuid`` that clients still send beside it."""
+    value = params.get("run_id") or params.get("run_uuid")
+    if not value:
+        raise InvalidParameter("Missing value for required parameter 'run_id'.")
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter 'run_id'.")
+    return value

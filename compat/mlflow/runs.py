@@ -26,17 +26,8 @@ MAX_BATCH_TOTAL = 1000
 DEFAULT_EXPERIMENT_IID = 0
 
 
-def _run_id(params: Params) -> str:
-    run_id = params.get("run_id") or params.get("run_uuid")
-    if not run_id:
-        raise InvalidParameter("Missing value for required parameter 'run_id'.")
-    if not isinstance(run_id, str) or len(run_id) > 64:
-        raise InvalidParameter(f"Invalid value {run_id!r} for parameter 'run_id'.")
-    return run_id
-
-
 def _candidate(session: Session, project: ProjectContext, params: Params) -> Candidate:
-    return service.get_candidate(session, project.project_id, _run_id(params))
+    return service.get_candidate(session, project.project_id, p.run_id(params))
 
 
 def _present_run(session: Session, candidate: Candidate) -> dict[str, Any]:
