@@ -14,8 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.db import utcnow
-from gateway.errors import NotFound
+from gateway.errors import InvalidParameter, NotFound, PermissionDenied
+from tenants import repository
+from tenants.authentication import token_is_active
 from tenants.members import add_member, find_member
+from tenants.principal import Principal
 from tenants.roles import Role
 from tenants.tables import AccessToken, User
 from tenants.tokens import generate_token, token_digest
@@ -127,6 +130,9 @@ def revoke(session: Session, token: AccessToken) -> None:
 
 def rotate(session: Session, secret_key: bytes, token: AccessToken, expires_at: object = None) -> IssuedToken:
     """Revoke ``token`` and issue its successor: same owner, name and scopes (GitLab: one week by default)."""
+    if not token_is_active(token, utcnow()):
+        # Rotating would bring a revoked or expired credential back to life.
+        raise InvalidParameter(f"400 Bad Request: token {token.id} is revoked or expired and cannot be rotated")
     revoke(session, token)
     owner = session.get(User, token.user_id)
     assert owner is not None
@@ -149,3 +155,65 @@ def role_of_bot(session: Session, token: AccessToken) -> Role | None:
     """The role a project or group token grants (its bot user's membership)."""
     member = find_member(session, token.user_id, project_id=token.project_id, group_id=token.group_id)
     return None if member is None else Role(member.access_level)
+
+
+DEFAULT_LIFETIME = timedelta(days=365)
+"""GitLab (16.0+): a token created without ``expires_at`` gets the maximum lifetime, not eternity."""
+
+
+def expiry_or_default(expires_at: object) -> object:
+    return expires_at if expires_at not in (None, "") else utcnow().date() + DEFAULT_LIFETIME
+
+
+def find_resource_token(
+    session: Session, token_id: int, *, project_id: int | None = None, group_id: int | None = None
+) -> AccessToken:
+    """A project's or group's own token; another resource's token is as missing as a missing one."""
+    token = session.get(AccessToken, token_id)
+    kind = "project" if project_id is not None else "group"
+    if token is None or token.kind != kind or (token.project_id, token.group_id) != (project_id, group_id):
+        raise NotFound(f"404 Token Not Found: no {kind} access token {token_id} here")
+    return token
+
+
+def find_token_of(session: Session, principal: Principal, token_id: int) -> AccessToken:
+    """A token the principal owns (admins: any token). Someone else's is answered as missing."""
+    token = session.get(AccessToken, token_id)
+    if token is None or not (principal.is_admin or token.user_id == principal.user_id):
+        raise NotFound(f"404 Token Not Found: no access token {token_id} of yours")
+    return token
+
+
+def rotate_resource_token(
+    session: Session, secret_key: bytes, token: AccessToken, *, granted_by: Role | None, expires_at: object = None
+) -> IssuedToken:
+    """Rotate a project or group token; like granting, nobody rotates a token that outranks them."""
+    role = role_of_bot(session, token)
+    if granted_by is not None and role is not None and role > granted_by:
+        raise PermissionDenied("403 Forbidden: you cannot rotate a token whose role is above your own")
+    issued = rotate(session, secret_key, token, expires_at)
+    return IssuedToken(issued.token, issued.owner, issued.secret, role)
+
+
+def resource_tokens_page(
+    session: Session,
+    window: repository.Window,
+    *,
+    project_id: int | None = None,
+    group_id: int | None = None,
+    state: str | None = None,
+) -> tuple[list[tuple[AccessToken, int | None]], int]:
+    """One page of a project's or group's tokens, each with the role its bot holds."""
+    query = repository.resource_tokens_query(
+        project_id=project_id, group_id=group_id, state=state, today=utcnow().date()
+    )
+    rows, total = repository.page_of(session, query, window)
+    return [(row[0], row[1]) for row in rows], total
+
+
+def personal_tokens_page(
+    session: Session, window: repository.Window, *, user_id: int | None, state: str | None = None
+) -> tuple[list[AccessToken], int]:
+    query = repository.personal_tokens_query(user_id=user_id, state=state, today=utcnow().date())
+    rows, total = repository.page_of(session, query, window)
+    return [row[0] for row in rows], total

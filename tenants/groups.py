@@ -1,11 +1,15 @@
-"""Creating groups, nested by full path (``ml/vision/team``)."""
+"""Creating, listing and deleting groups, nested by full path (``ml/vision/team``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
+from gateway.db import utcnow
 from gateway.errors import InvalidParameter, NotFound
 from tenants import repository
+from tenants.principal import Principal
 from tenants.roles import Role
 from tenants.tables import GroupMember, Namespace
 from tenants.validation import check_name, check_path, check_visibility
@@ -69,3 +73,32 @@ def find_namespace(session: Session, full_path: str) -> Namespace:
     if namespace is None:
         raise NotFound(f"404 Namespace Not Found: no user or group {full_path!r}")
     return namespace
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    group: Namespace
+    full_name: str
+    """``"Top / Sub"`` (ancestor names joined)."""
+
+
+def list_visible(
+    session: Session, viewer: Principal, filters: repository.GroupFilters, window: repository.Window
+) -> tuple[list[GroupRecord], int]:
+    """One page of the groups ``viewer`` can read, and how many there are in all."""
+    query = repository.visible_groups(viewer, utcnow().date(), filters)
+    rows, total = repository.page_of(session, query, window)
+    names = repository.full_names(session, (row[0].full_path for row in rows))
+    return [GroupRecord(row[0], names[row[0].full_path.lower()]) for row in rows], total
+
+
+def group_record(session: Session, group_id: int) -> GroupRecord:
+    group = session.get(Namespace, group_id)
+    assert group is not None, "callers pass an id that authorization has just resolved"
+    return GroupRecord(group, repository.full_names(session, [group.full_path])[group.full_path.lower()])
+
+
+def delete_group(session: Session, group: Namespace) -> None:
+    """Deletes the subgroups, projects, memberships and tokens below it too (ON DELETE CASCADE)."""
+    session.delete(group)
+    session.flush()

@@ -28,6 +28,9 @@ def create_user(
         raise AlreadyExists(f"username {username!r} is already taken")
     if email is not None and ("@" not in email or len(email) > 255):
         raise InvalidParameter(f"email {email!r} is not an e-mail address")
+    if email is not None and repository.user_by_email(session, email) is not None:
+        # Checked here so a duplicate is a 409 with a message, not an IntegrityError (500).
+        raise AlreadyExists("Email has already been taken")
     user = User(
         username=username,
         username_key=username.lower(),

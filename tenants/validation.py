@@ -80,3 +80,19 @@ def check_bool(value: object, *, what: str) -> bool:
     if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
         return value.lower() in ("true", "1")
     raise InvalidParameter(f"{what} must be true or false, not {value!r}")
+
+
+def check_visibility_within(visibility: str, parent_visibility: str, *, parent: str) -> str:
+    """GitLab's rule: nothing inside a group is more open than the group itself."""
+    if VISIBILITIES.index(visibility) > VISIBILITIES.index(parent_visibility):
+        raise InvalidParameter(
+            f"visibility {visibility!r} is not allowed: {parent} is {parent_visibility}; "
+            f"use {parent_visibility} or less"
+        )
+    return visibility
+
+
+def path_from_name(name: str) -> str:
+    """The path GitLab derives when only a name is given: ``"My Model 2"`` → ``"my-model-2"``."""
+    path = re.sub(r"[^a-z0-9_.\-]+", "-", name.strip().lower()).strip("-.")
+    return check_path(path or None, what=f"path derived from name {name!r}")
