@@ -76,3 +76,12 @@ def live_server(settings: Settings, database: Database) -> Iterator[LiveServer]:
 @pytest.fixture
 def world(database: Database, settings: Settings) -> World:
     return World(database, settings.secret_key_bytes())
+
+
+# Real MLflow clients (2.7.1 in its own venv, 3.17.2 in .venv) run in subprocesses: tests/support/mlflow_clients.py.
+from tests.support.mlflow_clients import MLFLOW_CLIENT_PARAMS, MlflowClientRunner, prepare_mlflow_client  # noqa: E402
+
+
+@pytest.fixture(scope="session", params=MLFLOW_CLIENT_PARAMS)
+def mlflow_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> MlflowClientRunner:
+    return prepare_mlflow_client(request.param, tmp_path_factory.mktemp(f"mlflow-{request.param}"))
