@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.db import utcnow
@@ -42,8 +43,12 @@ def create_group(
         visibility=check_visibility(visibility),
         description=description,
     )
-    session.add(group)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent create of the same path loses here, not with a 500
+            session.add(group)
+            session.flush()
+    except IntegrityError:
+        raise InvalidParameter(f"path {full_path!r} has already been taken") from None
     if owner_id is not None:
         session.add(GroupMember(group_id=group.id, user_id=owner_id, access_level=Role.OWNER))
         session.flush()

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.db import utcnow
@@ -43,8 +44,12 @@ def create_project(
         description=description,
         creator_id=creator_id,
     )
-    session.add(project)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent create of the same path loses here, not with a 500
+            session.add(project)
+            session.flush()
+    except IntegrityError:
+        raise InvalidParameter(f"path {full_path!r} has already been taken") from None
     return project
 
 
