@@ -7,44 +7,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tenants.roles import Role
 from tests.support.live_server import LiveServer
+from tests.support.mlflow_http import MlflowHttp
 from tests.support.world import World, unique
 
-API = "/api/2.0/mlflow/experiments"
 
-
-class Client:
-    def __init__(self, server: LiveServer, project: object, token: str) -> None:
-        self.base = server.project_url(project) + API
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(self.base + path, params=params, headers=self.headers)
-
-    def post(self, path: str, body: Any = None, content: bytes | None = None) -> httpx.Response:
-        if content is not None:
-            headers = {**self.headers, "Content-Type": "application/json"}
-            return httpx.post(self.base + path, content=content, headers=headers)
-        return httpx.post(self.base + path, json=body, headers=self.headers)
+def experiments_api(server: LiveServer, project: object, token: str) -> MlflowHttp:
+    return MlflowHttp(server, project, token, api="/api/2.0/mlflow/experiments")
 
 
 @pytest.fixture
-def client(live_server: LiveServer, world: World) -> Client:
+def client(live_server: LiveServer, world: World) -> MlflowHttp:
     project = world.project()
-    return Client(live_server, project.id, world.member_token(project, Role.DEVELOPER))
+    return experiments_api(live_server, project.id, world.member_token(project, Role.DEVELOPER))
 
 
-def create(client: Client, name: str | None = None, **extra: Any) -> str:
+def create(client: MlflowHttp, name: str | None = None, **extra: Any) -> str:
     answer = client.post("/create", {"name": name or unique("exp"), **extra})
     assert answer.status_code == 200, answer.text
     return str(answer.json()["experiment_id"])
 
 
-def test_create_get_and_get_by_name(client: Client) -> None:
+def test_create_get_and_get_by_name(client: MlflowHttp) -> None:
     name = unique("exp")
     experiment_id = create(client, name, tags=[{"key": "team", "value": "vision"}], artifact_location="s3://ignored")
     got = client.get("/get", experiment_id=experiment_id).json()["experiment"]
@@ -58,12 +45,12 @@ def test_create_get_and_get_by_name(client: Client) -> None:
 def test_ids_count_up_per_project(live_server: LiveServer, world: World) -> None:
     first = world.project()
     second = world.project()
-    a = Client(live_server, first.id, world.member_token(first, Role.DEVELOPER))
-    b = Client(live_server, second.id, world.member_token(second, Role.DEVELOPER))
+    a = experiments_api(live_server, first.id, world.member_token(first, Role.DEVELOPER))
+    b = experiments_api(live_server, second.id, world.member_token(second, Role.DEVELOPER))
     assert [create(a), create(a), create(b)] == ["1", "2", "1"]
 
 
-def test_missing_experiments_are_resource_does_not_exist(client: Client) -> None:
+def test_missing_experiments_are_resource_does_not_exist(client: MlflowHttp) -> None:
     by_id = client.get("/get", experiment_id="987654")
     by_name = client.get("/get-by-name", experiment_name="nope")
     assert by_id.status_code == by_name.status_code == 404
@@ -71,14 +58,14 @@ def test_missing_experiments_are_resource_does_not_exist(client: Client) -> None
     assert by_name.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_duplicate_name_is_resource_already_exists(client: Client) -> None:
+def test_duplicate_name_is_resource_already_exists(client: MlflowHttp) -> None:
     name = unique("exp")
     create(client, name)
     again = client.post("/create", {"name": name})
     assert (again.status_code, again.json()["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
 
 
-def test_soft_delete_restore_and_list(client: Client) -> None:
+def test_soft_delete_restore_and_list(client: MlflowHttp) -> None:
     experiment_id = create(client)
     assert client.post("/delete", {"experiment_id": experiment_id}).json() == {}
     assert client.get("/get", experiment_id=experiment_id).json()["experiment"]["lifecycle_stage"] == "deleted"
@@ -92,7 +79,7 @@ def test_soft_delete_restore_and_list(client: Client) -> None:
     assert client.get("/get", experiment_id=experiment_id).json()["experiment"]["lifecycle_stage"] == "active"
 
 
-def test_rename_and_tags_upsert_and_delete(client: Client) -> None:
+def test_rename_and_tags_upsert_and_delete(client: MlflowHttp) -> None:
     experiment_id = create(client)
     new_name = unique("renamed")
     assert client.post("/update", {"experiment_id": experiment_id, "new_name": new_name}).status_code == 200
@@ -122,7 +109,7 @@ def test_rename_and_tags_upsert_and_delete(client: Client) -> None:
         ("/set-experiment-tag", {"experiment_id": "1", "key": "k"}, "Missing value for required parameter 'value'"),
     ],
 )
-def test_bad_input_is_a_clear_400(client: Client, path: str, body: dict[str, Any], fragment: str) -> None:
+def test_bad_input_is_a_clear_400(client: MlflowHttp, path: str, body: dict[str, Any], fragment: str) -> None:
     answer = client.post(path, body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
@@ -130,7 +117,7 @@ def test_bad_input_is_a_clear_400(client: Client, path: str, body: dict[str, Any
 
 
 @pytest.mark.parametrize("payload", [b"{not json", b"[1, 2]", b'"text"'])
-def test_malformed_json_is_a_400_and_writes_nothing(client: Client, payload: bytes) -> None:
+def test_malformed_json_is_a_400_and_writes_nothing(client: MlflowHttp, payload: bytes) -> None:
     before = client.get("/list").json()["experiments"]
     answer = client.post("/create", content=payload)
     assert (answer.status_code, answer.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
@@ -139,9 +126,11 @@ def test_malformed_json_is_a_400_and_writes_nothing(client: Client, payload: byt
 
 def test_reporter_reads_but_cannot_write(live_server: LiveServer, world: World) -> None:
     project = world.project()
-    owner = Client(live_server, project.id, world.member_token(project, Role.DEVELOPER))
-    reporter = Client(live_server, project.id, world.member_token(project, Role.REPORTER))
-    read_only = Client(live_server, project.id, world.member_token(project, Role.MAINTAINER, scopes=("read_api",)))
+    owner = experiments_api(live_server, project.id, world.member_token(project, Role.DEVELOPER))
+    reporter = experiments_api(live_server, project.id, world.member_token(project, Role.REPORTER))
+    read_only = experiments_api(
+        live_server, project.id, world.member_token(project, Role.MAINTAINER, scopes=("read_api",))
+    )
     experiment_id = create(owner)
     assert reporter.get("/get", experiment_id=experiment_id).status_code == 200
     for who in (reporter, read_only):
@@ -167,8 +156,8 @@ def test_another_projects_experiment_is_not_found(
     user = world.user()
     a, b = world.project(owner=user), world.project(owner=user)
     token = world.token(user)
-    in_a = Client(live_server, a.id, token)
-    in_b = Client(live_server, b.id, token)
+    in_a = experiments_api(live_server, a.id, token)
+    in_b = experiments_api(live_server, b.id, token)
     name = unique("secret")
     experiment_id = create(in_a, name, tags=[{"key": "k", "value": "v"}])
     create(in_b)  # B has an experiment 1 too; A's experiment 2 must stay invisible

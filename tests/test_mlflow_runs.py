@@ -4,56 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from tenants.roles import Role
 from tests.support.live_server import LiveServer
-from tests.support.world import World, unique
-
-API = "/api/2.0/mlflow"
-
-
-class Client:
-    def __init__(self, server: LiveServer, project: object, token: str) -> None:
-        self.base = server.project_url(project) + API
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **params: Any) -> httpx.Response:
-        return httpx.get(self.base + path, params=params, headers=self.headers)
-
-    def post(self, path: str, body: Any) -> httpx.Response:
-        return httpx.post(self.base + path, json=body, headers=self.headers)
-
-    def ok(self, path: str, body: Any) -> dict[str, Any]:
-        answer = self.post(path, body)
-        assert answer.status_code == 200, answer.text
-        return dict(answer.json())
-
-    def experiment(self) -> str:
-        return str(self.ok("/experiments/create", {"name": unique("exp")})["experiment_id"])
-
-    def run(self, experiment_id: str | None = None, **extra: Any) -> dict[str, Any]:
-        body = {"experiment_id": experiment_id or self.experiment(), "start_time": 1_700_000_000_000, **extra}
-        return dict(self.ok("/runs/create", body)["run"])
-
-    def fetch(self, run_id: str) -> dict[str, Any]:
-        answer = self.get("/runs/get", run_id=run_id)
-        assert answer.status_code == 200, answer.text
-        return dict(answer.json()["run"])
+from tests.support.mlflow_http import MlflowHttp
+from tests.support.world import World
 
 
 @pytest.fixture
-def client(live_server: LiveServer, world: World) -> Client:
+def client(live_server: LiveServer, world: World) -> MlflowHttp:
     project = world.project()
-    return Client(live_server, project.id, world.member_token(project, Role.DEVELOPER))
+    return MlflowHttp(live_server, project.id, world.member_token(project, Role.DEVELOPER))
 
 
 def tags_of(run: dict[str, Any]) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["data"]["tags"]}
 
 
-def test_unnamed_run_gets_a_nickname_mirrored_into_the_tag(client: Client) -> None:
+def test_unnamed_run_gets_a_nickname_mirrored_into_the_tag(client: MlflowHttp) -> None:
     run = client.run()
     info = run["info"]
     assert info["status"] == "RUNNING" and info["lifecycle_stage"] == "active"
@@ -65,7 +34,7 @@ def test_unnamed_run_gets_a_nickname_mirrored_into_the_tag(client: Client) -> No
     assert info["artifact_uri"] == f"mlflow-artifacts:/{info['experiment_id']}/{info['run_id']}/artifacts"
 
 
-def test_name_from_run_name_or_tag(client: Client) -> None:
+def test_name_from_run_name_or_tag(client: MlflowHttp) -> None:
     experiment_id = client.experiment()
     named = client.run(experiment_id, run_name="first", tags=[{"key": "mlflow.runName", "value": "first"}])
     by_tag = client.run(experiment_id, tags=[{"key": "mlflow.runName", "value": "from-tag"}])
@@ -73,7 +42,7 @@ def test_name_from_run_name_or_tag(client: Client) -> None:
     assert (by_tag["info"]["run_name"], tags_of(by_tag)["mlflow.runName"]) == ("from-tag", "from-tag")
 
 
-def test_experiment_zero_is_made_on_first_use(client: Client) -> None:
+def test_experiment_zero_is_made_on_first_use(client: MlflowHttp) -> None:
     run = client.run("0")
     assert run["info"]["experiment_id"] == "0"
     default = client.get("/experiments/get", experiment_id="0").json()["experiment"]
@@ -81,7 +50,7 @@ def test_experiment_zero_is_made_on_first_use(client: Client) -> None:
     assert client.run("0")["info"]["experiment_id"] == "0"
 
 
-def test_update_status_end_time_and_rename(client: Client) -> None:
+def test_update_status_end_time_and_rename(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     info = client.ok(
         "/runs/update", {"run_id": run_id, "status": "FINISHED", "end_time": 1_700_000_005_000, "run_name": "renamed"}
@@ -90,7 +59,7 @@ def test_update_status_end_time_and_rename(client: Client) -> None:
     assert tags_of(client.fetch(run_id))["mlflow.runName"] == "renamed"
 
 
-def test_metrics_keep_history_and_show_the_latest(client: Client) -> None:
+def test_metrics_keep_history_and_show_the_latest(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     for step, value in ((1, 1.5), (3, 0.5), (2, 0.9)):
         client.ok(
@@ -104,7 +73,7 @@ def test_metrics_keep_history_and_show_the_latest(client: Client) -> None:
     assert metrics["odd"]["step"] == 0
 
 
-def test_params_are_immutable_but_identical_relogs_pass(client: Client) -> None:
+def test_params_are_immutable_but_identical_relogs_pass(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     client.ok("/runs/log-parameter", {"run_id": run_id, "key": "alpha", "value": "0.5"})
     client.ok("/runs/log-parameter", {"run_id": run_id, "key": "alpha", "value": "0.5"})
@@ -113,7 +82,7 @@ def test_params_are_immutable_but_identical_relogs_pass(client: Client) -> None:
     assert client.fetch(run_id)["data"]["params"] == [{"key": "alpha", "value": "0.5"}]
 
 
-def test_tags_upsert_and_delete(client: Client) -> None:
+def test_tags_upsert_and_delete(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     for value in ("a", "b"):
         client.ok("/runs/set-tag", {"run_id": run_id, "key": "stage", "value": value})
@@ -123,7 +92,7 @@ def test_tags_upsert_and_delete(client: Client) -> None:
     assert client.post("/runs/delete-tag", {"run_id": run_id, "key": "stage"}).status_code == 404
 
 
-def test_log_batch_writes_everything(client: Client) -> None:
+def test_log_batch_writes_everything(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     metrics = [{"key": f"m{i}", "value": i, "timestamp": 5, "step": 0} for i in range(1000)]
     client.ok("/runs/log-batch", {"run_id": run_id, "metrics": metrics})
@@ -160,7 +129,7 @@ def test_log_batch_writes_everything(client: Client) -> None:
         ({"tags": [{"key": "k"}]}, "Missing value for required parameter 'value'"),
     ],
 )
-def test_invalid_batches_store_nothing(client: Client, body: dict[str, Any], fragment: str) -> None:
+def test_invalid_batches_store_nothing(client: MlflowHttp, body: dict[str, Any], fragment: str) -> None:
     run_id = client.run()["info"]["run_id"]
     before = client.fetch(run_id)["data"]
     answer = client.post("/runs/log-batch", {"run_id": run_id, **body})
@@ -169,7 +138,7 @@ def test_invalid_batches_store_nothing(client: Client, body: dict[str, Any], fra
     assert client.fetch(run_id)["data"] == before
 
 
-def test_delete_and_restore_are_soft(client: Client) -> None:
+def test_delete_and_restore_are_soft(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     client.ok("/runs/delete", {"run_id": run_id})
     assert client.fetch(run_id)["info"]["lifecycle_stage"] == "deleted"
@@ -196,7 +165,7 @@ def test_delete_and_restore_are_soft(client: Client) -> None:
         ("/runs/get", {"run_id": "no-such-run"}, "not found"),
     ],
 )
-def test_bad_input_is_a_clear_4xx(client: Client, path: str, body: dict[str, Any], fragment: str) -> None:
+def test_bad_input_is_a_clear_4xx(client: MlflowHttp, path: str, body: dict[str, Any], fragment: str) -> None:
     run_id = client.run()["info"]["run_id"]
     body = {k: (run_id if v == "RUN" else v) for k, v in body.items()}
     answer = client.get(path, **body) if path == "/runs/get" else client.post(path, body)
@@ -224,7 +193,7 @@ def test_another_projects_run_is_not_found_even_for_a_member_of_both(
     user = world.user()
     a, b = world.project(owner=user), world.project(owner=user)
     token = world.token(user)
-    in_a, in_b = Client(live_server, a.id, token), Client(live_server, b.id, token)
+    in_a, in_b = MlflowHttp(live_server, a.id, token), MlflowHttp(live_server, b.id, token)
     run = in_a.run()
     body = {"run_id": run["info"]["run_id"], **extra}
     answer = in_b.get(path, **body) if method == "GET" else in_b.post(path, body)
@@ -234,7 +203,7 @@ def test_another_projects_run_is_not_found_even_for_a_member_of_both(
     assert stolen.status_code == 404
 
 
-def test_metric_history_pages_in_step_order(client: Client) -> None:
+def test_metric_history_pages_in_step_order(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     points = [{"key": "loss", "value": 1.0 / (s + 1), "timestamp": 100 + s, "step": s} for s in reversed(range(7))]
     client.ok("/runs/log-batch", {"run_id": run_id, "metrics": points})
@@ -253,7 +222,7 @@ def test_metric_history_pages_in_step_order(client: Client) -> None:
 
 
 @pytest.mark.parametrize("token", ["garbage!", "eyJrIjoicnVucyJ9", "bm90IGpzb24"])
-def test_tampered_page_tokens_are_a_400(client: Client, token: str) -> None:
+def test_tampered_page_tokens_are_a_400(client: MlflowHttp, token: str) -> None:
     run_id = client.run()["info"]["run_id"]
     answer = client.get("/metrics/get-history", run_id=run_id, metric_key="m", page_token=token)
     assert (answer.status_code, answer.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
@@ -264,6 +233,6 @@ def test_history_of_another_projects_run_is_not_found(live_server: LiveServer, w
     user = world.user()
     a, b = world.project(owner=user), world.project(owner=user)
     token = world.token(user)
-    run_id = Client(live_server, a.id, token).run()["info"]["run_id"]
-    answer = Client(live_server, b.id, token).get("/metrics/get-history", run_id=run_id, metric_key="m")
+    run_id = MlflowHttp(live_server, a.id, token).run()["info"]["run_id"]
+    answer = MlflowHttp(live_server, b.id, token).get("/metrics/get-history", run_id=run_id, metric_key="m")
     assert answer.status_code == 404
