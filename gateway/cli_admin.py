@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from gateway.cli_serve import prepare_database
+from gateway.cli_serve import JSON_FLAG, prepare_database
 from gateway.errors import GatewayError, InvalidParameter, NotFound
 from gateway.settings import Settings
 from tenants import access_tokens, groups, members, projects, repository, users
@@ -22,7 +22,7 @@ from tenants.tables import AccessToken, Namespace, Project, User
 
 def add_commands(commands: Any) -> None:
     user_cmd = commands.add_parser("users", help="manage users").add_subparsers(dest="action", required=True)
-    create = user_cmd.add_parser("create", help="create a user")
+    create = user_cmd.add_parser("create", help="create a user", parents=[JSON_FLAG])
     create.add_argument("name")
     create.add_argument("--admin", action="store_true", help="make an instance administrator")
     create.add_argument("--email")
@@ -30,27 +30,27 @@ def add_commands(commands: Any) -> None:
     create.set_defaults(handler=create_user)
 
     group_cmd = commands.add_parser("groups", help="manage groups").add_subparsers(dest="action", required=True)
-    create = group_cmd.add_parser("create", help="create a group (parents too): a/b/c")
+    create = group_cmd.add_parser("create", help="create a group (parents too): a/b/c", parents=[JSON_FLAG])
     create.add_argument("path")
     create.add_argument("--owner", help="username to make the group's Owner")
     create.set_defaults(handler=create_group)
 
     project_cmd = commands.add_parser("projects", help="manage projects").add_subparsers(dest="action", required=True)
-    create = project_cmd.add_parser("create", help="create NAMESPACE/PATH and print its id")
+    create = project_cmd.add_parser("create", help="create NAMESPACE/PATH and print its id", parents=[JSON_FLAG])
     create.add_argument("full_path")
     create.add_argument("--visibility", default="private", choices=["private", "internal", "public"])
     create.add_argument("--name")
     create.set_defaults(handler=create_project)
 
     member_cmd = commands.add_parser("members", help="manage memberships").add_subparsers(dest="action", required=True)
-    add = member_cmd.add_parser("add", help="add a user to a project or group")
+    add = member_cmd.add_parser("add", help="add a user to a project or group", parents=[JSON_FLAG])
     _project_or_group(add)
     add.add_argument("--user", required=True)
     add.add_argument("--role", required=True, help="guest, reporter, developer, maintainer or owner")
     add.set_defaults(handler=add_member)
 
     token_cmd = commands.add_parser("tokens", help="manage access tokens").add_subparsers(dest="action", required=True)
-    create = token_cmd.add_parser("create", help="issue a token (printed once)")
+    create = token_cmd.add_parser("create", help="issue a token (printed once)", parents=[JSON_FLAG])
     owner = create.add_mutually_exclusive_group(required=True)
     owner.add_argument("--user")
     owner.add_argument("--project")
@@ -60,9 +60,9 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--expires-at", help="YYYY-MM-DD (valid through that day, UTC)")
     create.add_argument("name")
     create.set_defaults(handler=create_token)
-    listing = token_cmd.add_parser("list", help="list tokens (never their values)")
+    listing = token_cmd.add_parser("list", help="list tokens (never their values)", parents=[JSON_FLAG])
     listing.set_defaults(handler=list_tokens)
-    revoke = token_cmd.add_parser("revoke", help="revoke a token by id")
+    revoke = token_cmd.add_parser("revoke", help="revoke a token by id", parents=[JSON_FLAG])
     revoke.add_argument("id", type=int)
     revoke.set_defaults(handler=revoke_token)
 

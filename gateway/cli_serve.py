@@ -15,18 +15,22 @@ from gateway.settings import Settings
 BOOTSTRAP_TOKEN_FILE = "bootstrap-token"
 
 
+JSON_FLAG = argparse.ArgumentParser(add_help=False)
+JSON_FLAG.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output")
+
+
 class SchemaOutdated(RuntimeError):
     pass
 
 
 def add_commands(commands: Any) -> None:
-    serve = commands.add_parser("serve", help="run the gateway")
+    serve = commands.add_parser("serve", help="run the gateway", parents=[JSON_FLAG])
     serve.add_argument("--host", help="address to bind (GATEWAY_HOST)")
     serve.add_argument("--port", type=int, help="port to bind (GATEWAY_PORT)")
     serve.add_argument("--workers", type=int, help="worker processes (GATEWAY_WORKERS)")
     serve.add_argument("--migrate", action="store_true", help="apply pending migrations first")
     serve.set_defaults(handler=run_serve)
-    migrate_cmd = commands.add_parser("migrate", help="apply pending database migrations")
+    migrate_cmd = commands.add_parser("migrate", help="apply pending database migrations", parents=[JSON_FLAG])
     migrate_cmd.set_defaults(handler=run_migrate)
 
 

@@ -151,6 +151,8 @@ def test_admin_commands_build_a_tenant_whose_token_works(tmp_path: Path, admin_e
     )
     assert str(personal["token"]).startswith("glpat-")
     listed = admin("tokens", "list")["tokens"]
+    trailing = run(["tokens", "list", "--json"], admin_env, tmp_path)  # --json after the command works too
+    assert json.loads(trailing.stdout)["tokens"] == listed
     assert isinstance(listed, list)
     assert {t["id"] for t in listed} >= {personal["id"], project_token["id"]}
     assert all("token" not in t for t in listed)
