@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compat import repository
@@ -72,7 +71,7 @@ def create_candidate(
     )
     session.add(candidate)
     session.flush()
-    _upsert(session, CandidateMetadata, candidate.id, list(tag_map.items()))
+    repository.upsert_key_values(session, CandidateMetadata, "candidate_id", candidate.id, list(tag_map.items()))
     return candidate
 
 
@@ -136,7 +135,7 @@ def log_batch(
         if RUN_NAME_TAG in tag_map:
             _check_run_name(tag_map[RUN_NAME_TAG])
             candidate.name = tag_map[RUN_NAME_TAG]
-        _upsert(session, CandidateMetadata, candidate.id, list(tag_map.items()))
+        repository.upsert_key_values(session, CandidateMetadata, "candidate_id", candidate.id, list(tag_map.items()))
     session.flush()
 
 
@@ -186,7 +185,7 @@ def _check_run_name(name: str) -> None:
 def _rename(session: Session, candidate: Candidate, name: str) -> None:
     _check_run_name(name)
     candidate.name = name
-    _upsert(session, CandidateMetadata, candidate.id, [(RUN_NAME_TAG, name)])
+    repository.upsert_key_values(session, CandidateMetadata, "candidate_id", candidate.id, [(RUN_NAME_TAG, name)])
 
 
 def _new_params(session: Session, candidate: Candidate, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -211,20 +210,3 @@ def _new_params(session: Session, candidate: Candidate, params: Sequence[tuple[s
                 f"value='{existing[key]}' for run ID='{candidate.eid}'. Attempted logging new value '{value}'."
             )
     return [(k, v) for k, v in wanted.items() if k not in existing]
-
-
-def _upsert(
-    session: Session,
-    model: type[CandidateMetadata],
-    candidate_id: int,
-    pairs: list[tuple[str, str]],
-) -> None:
-    if not pairs:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(model).values([{"candidate_id": candidate_id, "key": k, "value": v} for k, v in pairs])
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[model.candidate_id, model.key], set_={"value": statement.excluded.value}
-        )
-    )

@@ -54,9 +54,8 @@ def create_experiment(
             session.flush()
     except IntegrityError:  # a concurrent create won the race for the name
         raise AlreadyExists(f"Experiment(name={name}) already exists.") from None
-    for key, value in dict(tags).items():  # the last value of a repeated key wins
-        session.add(ExperimentTag(experiment_id=experiment.id, key=key, value=value))
-    session.flush()
+    # The last value of a repeated key wins.
+    repository.upsert_key_values(session, ExperimentTag, "experiment_id", experiment.id, list(dict(tags).items()))
     return experiment
 
 
@@ -108,7 +107,7 @@ def restore_experiment(session: Session, experiment: Experiment) -> None:
 def set_experiment_tag(session: Session, experiment: Experiment, key: str, value: str) -> None:
     """Upsert (MLflow), not GitLab's "already taken" error."""
     _require_active(experiment)
-    repository.upsert_experiment_tag(session, experiment.id, key, value)
+    repository.upsert_key_values(session, ExperimentTag, "experiment_id", experiment.id, [(key, value)])
 
 
 def delete_experiment_tag(session: Session, experiment: Experiment, key: str) -> None:

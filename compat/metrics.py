@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, insert, or_, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compat.tables import CandidateLatestMetric, CandidateMetric
+from gateway.db import upsert_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +52,7 @@ def log_points(session: Session, candidate_id: int, points: Sequence[MetricPoint
         current = latest.get(point.key)
         if current is None or point.order > current.order:
             latest[point.key] = point
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(CandidateLatestMetric).values([_row(candidate_id, p) for p in latest.values()])
+    statement = upsert_insert(session, CandidateLatestMetric).values([_row(candidate_id, p) for p in latest.values()])
     new, old = statement.excluded, CandidateLatestMetric
     newer = or_(
         new.step > old.step,

@@ -4,18 +4,19 @@ so a row of another project is never returned, only "not found".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Select, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from compat.tables import Experiment, ExperimentTag, ProjectCounter
+from gateway.db import Base, upsert_insert
 
 
 def next_iid(session: Session, project_id: int, kind: str) -> int:
     """Bump and return a per-project counter; one upsert, serialised by the row (or SQLite's) lock."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(ProjectCounter)
+        upsert_insert(session, ProjectCounter)
         .values(project_id=project_id, kind=kind, value=1)
         .on_conflict_do_update(
             index_elements=[ProjectCounter.project_id, ProjectCounter.kind],
@@ -52,11 +53,13 @@ def experiment_tags(session: Session, experiment_ids: list[int]) -> dict[int, li
     return tags
 
 
-def upsert_experiment_tag(session: Session, experiment_id: int, key: str, value: str) -> None:
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(ExperimentTag).values(experiment_id=experiment_id, key=key, value=value)
+def upsert_key_values(
+    session: Session, model: type[Base], parent: str, parent_id: int, pairs: Sequence[tuple[str, str]]
+) -> None:
+    """Insert or overwrite ``(parent, key) -> value`` rows (experiment tags, run tags) in one statement."""
+    if not pairs:
+        return
+    statement = upsert_insert(session, model).values([{parent: parent_id, "key": k, "value": v} for k, v in pairs])
     session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[ExperimentTag.experiment_id, ExperimentTag.key], set_={"value": statement.excluded.value}
-        )
+        statement.on_conflict_do_update(index_elements=[parent, "key"], set_={"value": statement.excluded.value})
     )
