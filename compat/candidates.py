@@ -18,8 +18,10 @@ from compat import repository
 from compat.experiments import now_ms
 from compat.metrics import MetricPoint, log_points
 from compat.names import random_run_name
+from compat.run_inputs import inputs_of
 from compat.tables import (
     Candidate,
+    CandidateInput,
     CandidateLatestMetric,
     CandidateMetadata,
     CandidateParam,
@@ -38,6 +40,7 @@ class RunData:
     metrics: list[CandidateLatestMetric]
     params: list[tuple[str, str]]
     tags: list[tuple[str, str]]
+    inputs: list[CandidateInput]
 
 
 def create_candidate(
@@ -149,9 +152,9 @@ def delete_tag(session: Session, candidate: Candidate, key: str) -> None:
 
 
 def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, RunData]:
-    """Latest metrics, params and tags of many runs in three queries (never the metric history)."""
+    """Latest metrics, params, tags and inputs of many runs in four queries (never the metric history)."""
     ids = [c.id for c in candidates]
-    data = {i: RunData([], [], []) for i in ids}
+    data = {i: RunData([], [], [], inputs) for i, inputs in inputs_of(session, ids).items()}
     if not ids:
         return data
     for metric in session.scalars(

@@ -145,10 +145,32 @@ class CandidateLatestMetric(Base):
     __table_args__ = (Index("ix_ml_latest_metrics_key_value", "key", "value"),)
 
 
+class CandidateInput(Base):
+    """A dataset logged as a run input (``runs/log-inputs``); one row per (run, dataset name, digest)."""
+
+    __tablename__ = "ml_candidate_inputs"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("ml_candidates.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    digest: Mapped[str] = mapped_column(String(36))
+    source_type: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    schema: Mapped[str | None] = mapped_column(Text)
+    profile: Mapped[str | None] = mapped_column(Text)
+    context: Mapped[str | None] = mapped_column(String(500))
+    """The ``mlflow.data.context`` input tag ("training", "eval"…), searchable as ``datasets.context``."""
+    tags: Mapped[str] = mapped_column(Text, default="[]")
+    """All input tags as a JSON list of ``[key, value]`` pairs, in the order they were logged."""
+
+    __table_args__ = (UniqueConstraint("candidate_id", "name", "digest"),)
+
+
 __all__ = [
     "LIFECYCLE_STAGES",
     "RUN_STATUSES",
     "Candidate",
+    "CandidateInput",
     "CandidateLatestMetric",
     "CandidateMetadata",
     "CandidateMetric",

@@ -183,6 +183,11 @@ RUN_CALLS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/runs/set-tag", {"key": "t", "value": "1"}),
     ("POST", "/runs/delete-tag", {"key": "mlflow.runName"}),
     ("POST", "/runs/log-batch", {"metrics": [{"key": "m", "value": 1, "timestamp": 1}]}),
+    (
+        "POST",
+        "/runs/log-inputs",
+        {"datasets": [{"dataset": {"name": "d", "digest": "1", "source_type": "s", "source": ""}}]},
+    ),
 ]
 
 
@@ -236,3 +241,48 @@ def test_history_of_another_projects_run_is_not_found(live_server: LiveServer, w
     run_id = MlflowHttp(live_server, a.id, token).run()["info"]["run_id"]
     answer = MlflowHttp(live_server, b.id, token).get("/metrics/get-history", run_id=run_id, metric_key="m")
     assert answer.status_code == 404
+
+
+def dataset(name: str = "train", digest: str = "abc123", **extra: Any) -> dict[str, Any]:
+    return {"name": name, "digest": digest, "source_type": "local", "source": '{"uri": "/data/train.csv"}', **extra}
+
+
+def test_log_inputs_stores_datasets_shown_in_the_run_and_searchable(client: MlflowHttp) -> None:
+    experiment_id = client.experiment()
+    run_id = client.run(experiment_id)["info"]["run_id"]
+    context = {"key": "mlflow.data.context", "value": "training"}
+    body = {"run_id": run_id, "datasets": [{"dataset": dataset(schema='{"a": 1}'), "tags": [context]}]}
+    client.ok("/runs/log-inputs", body)
+    client.ok("/runs/log-inputs", body)  # the same dataset again: still one input
+    client.ok("/runs/log-inputs", {"run_id": run_id, "datasets": [{"dataset": dataset("eval", "def")}], "models": []})
+    inputs = client.fetch(run_id)["inputs"]["dataset_inputs"]
+    assert [(i["dataset"]["name"], i["tags"]) for i in inputs] == [("train", [context]), ("eval", [])]
+    assert inputs[0]["dataset"]["schema"] == '{"a": 1}' and "profile" not in inputs[0]["dataset"]
+    for filter in ("datasets.name = 'eval'", "datasets.context = 'training'", "datasets.digest IN ('abc123')"):
+        found = client.ok("/runs/search", {"experiment_ids": [experiment_id], "filter": filter})["runs"]
+        assert [r["info"]["run_id"] for r in found] == [run_id], filter
+
+
+@pytest.mark.parametrize(
+    "datasets",
+    [
+        [{"dataset": {"name": "x"}}],
+        [{"dataset": dataset(digest="d" * 37)}],
+        [{"dataset": dataset(), "tags": [{"key": "k", "value": "v" * 501}]}],
+        [{"tags": []}],
+        "not-a-list",
+    ],
+)
+def test_log_inputs_refuses_bad_datasets_and_stores_nothing(client: MlflowHttp, datasets: Any) -> None:
+    run_id = client.run()["info"]["run_id"]
+    body = (
+        {"run_id": run_id, "datasets": [{"dataset": dataset("fine")}, *datasets]}
+        if isinstance(datasets, list)
+        else {
+            "run_id": run_id,
+            "datasets": datasets,
+        }
+    )
+    answer = client.post("/runs/log-inputs", body)
+    assert answer.status_code == 400 and answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", answer.text
+    assert client.fetch(run_id)["inputs"] == {}

@@ -6,7 +6,8 @@ import math
 from typing import Any
 
 from compat.candidates import RunData
-from compat.tables import Candidate, Experiment
+from compat.run_inputs import tags_of
+from compat.tables import Candidate, CandidateInput, Experiment
 
 
 def key_values(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -65,5 +66,19 @@ def run(candidate: Candidate, experiment_iid: int, data: RunData) -> dict[str, A
             "params": key_values(data.params),
             "tags": key_values(data.tags),
         },
-        "inputs": {},
+        "inputs": {"dataset_inputs": [dataset_input(row) for row in data.inputs]} if data.inputs else {},
     }
+
+
+def dataset_input(row: CandidateInput) -> dict[str, Any]:
+    dataset: dict[str, Any] = {
+        "name": row.name,
+        "digest": row.digest,
+        "source_type": row.source_type,
+        "source": row.source,
+    }
+    if row.schema is not None:
+        dataset["schema"] = row.schema
+    if row.profile is not None:
+        dataset["profile"] = row.profile
+    return {"tags": key_values(tags_of(row)), "dataset": dataset}

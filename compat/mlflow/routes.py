@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from compat.mlflow import experiments, metrics, runs
+from compat.mlflow import experiments, metrics, runs, searches
 from compat.mlflow.endpoint import MLFLOW_PREFIX as PREFIX
 from compat.mlflow.endpoint import to_route
 from gateway.errors import EndpointNotFound
@@ -32,5 +32,5 @@ async def unknown_endpoint(request: Request) -> Response:
 
 
 def mlflow_routes() -> list[Route]:
-    endpoints = [*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS]
+    endpoints = [*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *searches.ENDPOINTS]
     return [*map(to_route, endpoints), Route(PREFIX + "/{rest:path}", unknown_endpoint, methods=ALL_METHODS)]

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from compat import candidates as service
-from compat import experiments
+from compat import experiments, run_inputs
 from compat.metrics import MetricPoint
 from compat.mlflow import params as p
 from compat.mlflow import presenters
@@ -24,6 +24,9 @@ MAX_BATCH_PARAMS = 100
 MAX_BATCH_TAGS = 100
 MAX_BATCH_TOTAL = 1000
 DEFAULT_EXPERIMENT_IID = 0
+MAX_BATCH_DATASETS = 1000
+MAX_INPUT_TAG_KEY = 255
+MAX_INPUT_TAG_VALUE = 500
 
 
 def _candidate(session: Session, project: ProjectContext, params: Params) -> Candidate:
@@ -143,7 +146,63 @@ def log_batch(session: Session, project: ProjectContext, params: Params) -> dict
     return {}
 
 
+def log_inputs(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    """Datasets are stored and shown in the run; MLflow 3's ``models`` inputs are accepted and ignored."""
+    datasets = _list(params, "datasets")
+    if len(datasets) > MAX_BATCH_DATASETS:
+        raise InvalidParameter(f"A log-inputs request can contain at most {MAX_BATCH_DATASETS} datasets.")
+    _list(params, "models")
+    inputs = [_dataset_input(_object(item, "datasets")) for item in datasets]
+    candidate = _candidate(session, project, params)
+    service.require_active(candidate)
+    run_inputs.log_inputs(session, candidate, inputs)
+    return {}
+
+
 # ---------------------------------------------------------------------------------------- parsing
+_DATASET_LIMITS = {
+    "name": 500,
+    "digest": 36,
+    "source_type": 64,
+    "source": 65535,
+    "schema": 1048575,
+    "profile": 16777215,
+}
+
+
+def _dataset_input(item: Params) -> run_inputs.DatasetInput:
+    dataset = _object(item.get("dataset"), "datasets[].dataset")
+    fields: dict[str, str | None] = {}
+    for name, limit in _DATASET_LIMITS.items():
+        value = dataset.get(name)
+        if value is None and name in ("schema", "profile"):
+            fields[name] = None
+            continue
+        if not isinstance(value, str) or (not value and name != "source"):
+            raise InvalidParameter(f"Invalid dataset: '{name}' must be a non-empty string, got {value!r}.")
+        if len(value) > limit:
+            raise InvalidParameter(f"Invalid dataset: '{name}' is {len(value)} characters long; the limit is {limit}.")
+        fields[name] = value
+    tags = []
+    for tag in _list(item, "tags"):
+        entry = _object(tag, "datasets[].tags")
+        key, value = entry.get("key"), entry.get("value")
+        if not isinstance(key, str) or not key or len(key) > MAX_INPUT_TAG_KEY or not isinstance(value, str):
+            raise InvalidParameter(f"Invalid dataset input tag {entry!r}: key and value must be strings.")
+        if len(value) > MAX_INPUT_TAG_VALUE:
+            raise InvalidParameter(f"Dataset input tag '{key}' is longer than {MAX_INPUT_TAG_VALUE} characters.")
+        tags.append((key, value))
+    return run_inputs.DatasetInput(
+        name=str(fields["name"]),
+        digest=str(fields["digest"]),
+        source_type=str(fields["source_type"]),
+        source=str(fields["source"]),
+        schema=fields["schema"],
+        profile=fields["profile"],
+        tags=tags,
+    )
+
+
 def _list(params: Params, name: str) -> list[Any]:
     value = params.get(name)
     if value is None:
@@ -211,4 +270,5 @@ ENDPOINTS = [
     Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
     Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
     Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE),
+    Endpoint("POST", f"{BASE}/log-inputs", log_inputs, WRITE),
 ]
