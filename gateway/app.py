@@ -1,8 +1,8 @@
 """Composition root: ``create_app(settings)`` builds everything; nothing imports this module.
 
 The app is assembled through Starlette's constructor (routes, middleware, exception handlers,
-lifespan); per-app objects (database, authenticator) live in the typed lifespan state, never in
-module globals, so two apps in one process (as the tests run them) share nothing.
+lifespan); per-app objects (database, authenticator, artifact store) live in the typed lifespan
+state, never in module globals, so two apps in one process (as the tests run them) share nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
-from compat.mlflow.routes import mlflow_routes
+from compat.mlflow.routes import mlflow_routes, package_routes
+from gateway.artifacts import ArtifactStore, open_artifact_store
 from gateway.db import Database
 from gateway.errors import GatewayError
 from gateway.health import health_routes
@@ -32,30 +33,39 @@ class AppState(TypedDict):
     settings: Settings
     database: Database
     authenticator: Authenticator
+    artifacts: ArtifactStore
     shutting_down: threading.Event
 
 
 def _streams_its_own_body(path: str) -> bool:
-    """Artifact uploads stream large bodies and enforce their own size limit."""
-    return "/mlflow-artifacts/" in path or "/packages/ml_models/" in path
+    """Artifact uploads stream large bodies and enforce their own size limit (``mpu/*`` JSON does not)."""
+    return "/mlflow-artifacts/artifacts/" in path or "/packages/ml_models/" in path
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
     settings = settings.with_secret_key()
     db = database or Database.from_settings(settings)
     authenticator = Authenticator(db, settings.secret_key_bytes(), settings.token_last_used_interval_s)
+    artifacts = open_artifact_store(settings)
     shutting_down = threading.Event()
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[AppState]:
-        yield AppState(settings=settings, database=db, authenticator=authenticator, shutting_down=shutting_down)
+        yield AppState(
+            settings=settings,
+            database=db,
+            authenticator=authenticator,
+            artifacts=artifacts,
+            shutting_down=shutting_down,
+        )
         shutting_down.set()
         if database is None:
             db.dispose()
 
     routes: list[BaseRoute] = [
-        *health_routes([("database", db.ping)]),
+        *health_routes([("database", db.ping), ("artifact_store", artifacts.ping)]),
         *mlflow_routes(),
+        *package_routes(),
         *admin_routes(),
     ]
     return Starlette(

@@ -1,6 +1,6 @@
 """GitLab-named health probes: ``/-/health`` (process up), ``/-/liveness``, ``/-/readiness``.
 
-Readiness runs its checks (database now; the artifact store registers one later) and answers 503
+Readiness runs its checks (the database and the artifact store) and answers 503
 with the failing check named, so a load balancer stops sending traffic before requests fail.
 """
 

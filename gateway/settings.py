@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,21 @@ class Settings:
     database_url: str = ""
     """SQLAlchemy URL; empty means SQLite in ``data_dir``. PostgreSQL: ``postgresql+psycopg://…``."""
     artifacts_uri: str = ""
-    """``file:///…`` or ``s3://bucket/prefix``; empty means ``data_dir/artifacts``."""
+    """``file:///…`` (or a plain path) or ``s3://bucket/prefix``; empty means ``data_dir/artifacts``."""
+    artifacts_s3_endpoint: str = ""
+    """S3 endpoint ``host:port`` (a ``http(s)://`` URL also sets TLS); empty means AWS S3."""
+    artifacts_s3_access_key: str = ""
+    artifacts_s3_secret_key: str = field(default="", repr=False)
+    artifacts_s3_region: str = ""
+    """Bucket region; empty means asked from the store once."""
+    artifacts_s3_secure: bool = True
+    """TLS to the S3 endpoint; ``false`` for a plain-HTTP MinIO."""
+    artifacts_s3_multipart: bool = True
+    """Offer MLflow multipart uploads (parts go straight to S3 by presigned URL: clients must reach the endpoint)."""
+    artifact_directories: str = "reject"
+    """``reject``: GitLab's caveat, artifact files only at a run's root; ``allow``: sub-directories work."""
+    artifact_max_file_bytes: int = 5 * 1024**3
+    """Largest single artifact file (GitLab: 5 GB)."""
     secret_key: str = ""
     """Keys the token digests; empty means generated once into ``data_dir/secret-key`` (0600)."""
     host: str = "127.0.0.1"
@@ -118,6 +132,15 @@ class Settings:
             raise SettingsError("GATEWAY_WORKERS must be at least 1")
         if self.max_body_bytes < 1024:
             raise SettingsError("GATEWAY_MAX_BODY_BYTES must be at least 1024")
+        if self.artifact_directories not in ("reject", "allow"):
+            raise SettingsError("GATEWAY_ARTIFACT_DIRECTORIES must be 'reject' or 'allow'")
+        if self.artifact_max_file_bytes < 1:
+            raise SettingsError("GATEWAY_ARTIFACT_MAX_FILE_BYTES must be at least 1")
+        scheme = self.artifacts_uri.partition("://")[0] if "://" in self.artifacts_uri else ""
+        if scheme not in ("", "file", "s3"):
+            raise SettingsError("GATEWAY_ARTIFACTS_URI must be file:///path, a plain path or s3://bucket/prefix")
+        if scheme == "s3" and not self.artifacts_uri[len("s3://") :].split("/", 1)[0]:
+            raise SettingsError("GATEWAY_ARTIFACTS_URI=s3://… needs a bucket: s3://bucket/optional/prefix")
         url = self.effective_database_url
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise SettingsError("GATEWAY_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")

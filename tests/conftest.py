@@ -85,3 +85,25 @@ from tests.support.mlflow_clients import MLFLOW_CLIENT_PARAMS, MlflowClientRunne
 @pytest.fixture(scope="session", params=MLFLOW_CLIENT_PARAMS)
 def mlflow_client(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> MlflowClientRunner:
     return prepare_mlflow_client(request.param, tmp_path_factory.mktemp(f"mlflow-{request.param}"))
+
+
+# Live gateways per artifact store (local files, or moto's S3 on loopback): tests/support/artifact_servers.py.
+from tests.support.artifact_servers import STORES, ServerFarm  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def servers(settings: Settings, database: Database) -> Iterator[ServerFarm]:
+    farm = ServerFarm(settings, database)
+    yield farm
+    farm.close()
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """``local`` or ``s3``: tests that take it (or ``artifact_server``) run once per artifact store."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def artifact_server(servers: ServerFarm, store_kind: str) -> LiveServer:
+    return servers.get(store_kind)

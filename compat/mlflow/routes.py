@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from compat.mlflow import experiments, metrics, runs, searches
+from compat.mlflow import artifacts, experiments, metrics, model_packages, runs, searches
 from compat.mlflow.endpoint import MLFLOW_PREFIX as PREFIX
 from compat.mlflow.endpoint import to_route
 from gateway.errors import EndpointNotFound
@@ -33,4 +33,13 @@ async def unknown_endpoint(request: Request) -> Response:
 
 def mlflow_routes() -> list[Route]:
     endpoints = [*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *searches.ENDPOINTS]
-    return [*map(to_route, endpoints), Route(PREFIX + "/{rest:path}", unknown_endpoint, methods=ALL_METHODS)]
+    return [
+        *map(to_route, endpoints),
+        *artifacts.routes(),
+        Route(PREFIX + "/{rest:path}", unknown_endpoint, methods=ALL_METHODS),
+    ]
+
+
+def package_routes() -> list[Route]:
+    """GitLab's ``packages/ml_models`` file route (outside the MLflow prefix, GitLab's error dialect)."""
+    return model_packages.routes()
