@@ -105,6 +105,11 @@ def update_candidate(
 
 
 def delete_candidate(session: Session, candidate: Candidate) -> None:
+    version = repository.version_of_candidate(session, candidate.id)
+    if version is not None:
+        raise InvalidParameter(
+            f"Run {candidate.eid} is model {version[0]!r} version {version[1]}; delete the model version instead."
+        )
     candidate.lifecycle_stage = "deleted"
     candidate.deleted_time = now_ms()
     session.flush()

@@ -73,8 +73,10 @@ def get_experiment_by_name(session: Session, project_id: int, name: str) -> Expe
     return experiment
 
 
-def rename_experiment(session: Session, experiment: Experiment, new_name: str) -> None:
+def rename_experiment(session: Session, experiment: Experiment, new_name: str, *, by_model: bool = False) -> None:
     _check_name(new_name)
+    if not by_model:
+        _refuse_if_model_experiment(session, experiment, "renamed")
     if experiment.lifecycle_stage != "active":
         raise InvalidParameter("Cannot rename a non-active experiment; restore it first.")
     if new_name == experiment.name:
@@ -90,6 +92,7 @@ def delete_experiment(session: Session, experiment: Experiment) -> None:
     """Soft delete (MLflow's semantics): the experiment and its runs stay until ``mlgateway gc``."""
     if experiment.lifecycle_stage == "deleted":
         return
+    _refuse_if_model_experiment(session, experiment, "deleted")
     experiment.lifecycle_stage = "deleted"
     experiment.deleted_time = experiment.last_update_time = now_ms()
     session.flush()
@@ -130,6 +133,15 @@ def list_experiments(session: Session, project_id: int, view_type: str) -> list[
 
 def tags_of(session: Session, experiments: Sequence[Experiment]) -> dict[int, list[tuple[str, str]]]:
     return repository.experiment_tags(session, [e.id for e in experiments])
+
+
+def _refuse_if_model_experiment(session: Session, experiment: Experiment, what: str) -> None:
+    model = repository.model_of_experiment(session, experiment.id)
+    if model is not None:
+        raise InvalidParameter(
+            f"Experiment {experiment.iid} belongs to the registered model {model!r} and cannot be {what} on its "
+            "own; rename or delete the model instead."
+        )
 
 
 def _require_active(experiment: Experiment) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from compat.registry.tables import Model, ModelVersion
 from compat.tables import Experiment, ExperimentTag, ProjectCounter
 from gateway.db import Base, upsert_insert
 
@@ -63,3 +64,18 @@ def upsert_key_values(
     session.execute(
         statement.on_conflict_do_update(index_elements=[parent, "key"], set_={"value": statement.excluded.value})
     )
+
+
+def model_of_experiment(session: Session, experiment_id: int) -> str | None:
+    """The name of the model whose ``[model]`` experiment this is, if any."""
+    return session.scalar(select(Model.name).where(Model.experiment_id == experiment_id))
+
+
+def version_of_candidate(session: Session, candidate_id: int) -> tuple[str, str] | None:
+    """``(model name, SemVer)`` of the model version whose run this candidate is, if any."""
+    row = session.execute(
+        select(Model.name, ModelVersion.version)
+        .join(ModelVersion, ModelVersion.model_id == Model.id)
+        .where(ModelVersion.candidate_id == candidate_id)
+    ).first()
+    return None if row is None else (row[0], row[1])

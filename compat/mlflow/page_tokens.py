@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from typing import Any
 
 import orjson
@@ -40,3 +41,26 @@ def decode(kind: str, token: object, fields: dict[str, type]) -> dict[str, Any] 
             f"Invalid page_token {str(token)[:40]!r}: pass back the next_page_token of the previous page unchanged."
         ) from None
     return position
+
+
+# ---------------------------------------------------------------------------------------- search pages
+def fingerprint(*parts: Any) -> str:
+    """A short digest of a search's inputs, so its page tokens only page that search."""
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:16]
+
+
+def offset_token(kind: str, offset: int, search: str) -> str:
+    return encode(kind, {"offset": offset, "q": search})
+
+
+def offset_of(kind: str, token: object, search: str) -> int:
+    """The offset a search page token points at (0 without one); 400 for another search's token."""
+    position = decode(kind, token, {"offset": int, "q": str})
+    if position is None:
+        return 0
+    if position["q"] != search or position["offset"] < 0:
+        raise InvalidParameter(
+            "Invalid page_token: it belongs to a search with another filter, order or experiment list. "
+            "Repeat the same search to page through it, or start again without a page_token."
+        )
+    return int(position["offset"])

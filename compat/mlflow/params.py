@@ -132,3 +132,32 @@ def run_id(params: Mapping[str, Any]) -> str:
     if not isinstance(value, str) or len(value) > 64:
         raise InvalidParameter(f"Invalid value {value!r} for parameter 'run_id'.")
     return value
+
+
+def order_by(params: Mapping[str, Any]) -> list[str]:
+    """``order_by`` as MLflow sends it (a list of clauses) or as GitLab takes it (one string)."""
+    raw = params.get("order_by")
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        return [raw]
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        raise InvalidParameter(f"Invalid value {raw!r} for parameter 'order_by': expected a list of strings.")
+    return raw
+
+
+def max_results(params: Mapping[str, Any], *, default: int, limit: int) -> int:
+    value = optional_int(params, "max_results")
+    if value is None:
+        return default
+    if not 1 <= value <= limit:
+        raise InvalidParameter(f"Invalid value {value} for parameter 'max_results': it must be between 1 and {limit}.")
+    return value
+
+
+def required_str_or_int(params: Mapping[str, Any], name: str) -> str:
+    """A field MLflow types as a string that hand-written clients send as a number (``version``)."""
+    value = params.get(name)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return required_str(params, name)

@@ -10,7 +10,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from compat.mlflow import artifacts, experiments, metrics, model_packages, runs, searches
+from compat.mlflow import (
+    artifacts,
+    experiments,
+    metrics,
+    model_packages,
+    model_versions,
+    registered_models,
+    runs,
+    searches,
+)
 from compat.mlflow.endpoint import MLFLOW_PREFIX as PREFIX
 from compat.mlflow.endpoint import to_route
 from gateway.errors import EndpointNotFound
@@ -33,6 +42,7 @@ async def unknown_endpoint(request: Request) -> Response:
 
 def mlflow_routes() -> list[Route]:
     endpoints = [*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *searches.ENDPOINTS]
+    endpoints += [*registered_models.ENDPOINTS, *model_versions.ENDPOINTS]
     return [
         *map(to_route, endpoints),
         *artifacts.routes(),

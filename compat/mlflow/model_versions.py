@@ -1,0 +1,126 @@
+"""MLflow ``model-versions/*`` endpoints (parse → one service call → present).
+
+``source``, ``run_id``, ``run_link`` and ``await_creation_for`` on create are accepted and ignored
+(GitLab's documented caveat; ``source=""`` is fine): every version gets a fresh run of its own,
+whose ``run_id`` the response carries, and its files are logged there. ``version`` in requests may
+be the sequence number or the SemVer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from compat.mlflow import page_tokens
+from compat.mlflow import params as p
+from compat.mlflow import registry_presenters as present
+from compat.mlflow.endpoint import Endpoint, Params
+from compat.mlflow.registered_models import model_of
+from compat.mlflow.searches import no_duplicates
+from compat.registry import search, versions, views
+from compat.registry.tables import ModelVersion
+from compat.search.grammar import parse_filter, parse_order_by
+from tenants.authorization import Permission, ProjectContext
+
+READ = Permission.READ_MODEL_REGISTRY
+WRITE = Permission.WRITE_MODEL_REGISTRY
+DEFAULT_MAX_RESULTS = 10_000  # MLflow's default page for model versions
+MAX_RESULTS_LIMIT = 200_000
+
+
+def _version(session: Session, project: ProjectContext, params: Params) -> ModelVersion:
+    model = model_of(session, project, params)
+    return versions.find_version(session, model, p.required_str_or_int(params, "version"))
+
+
+def _present(session: Session, version: ModelVersion) -> dict[str, Any]:
+    return {"model_version": present.model_version(views.version_view(session, version))}
+
+
+def create(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    tags = p.key_values(params, "tags", what="tag", limit=p.MAX_TAG_VALUE_LENGTH)
+    description = p.optional_str(params, "description") or ""
+    source = p.optional_str(params, "source") or ""
+    model = model_of(session, project, params)
+    version = versions.create_version(
+        session,
+        model,
+        user_id=project.principal.user_id,
+        user_name=project.principal.username,
+        description=description,
+        tags=tags,
+        source=source,
+    )
+    return _present(session, version)
+
+
+def get(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    return _present(session, _version(session, project, params))
+
+
+def update(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    description = p.optional_str(params, "description")
+    version = _version(session, project, params)
+    versions.update_version(session, version, description)
+    return _present(session, version)
+
+
+def delete(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    versions.delete_version(session, _version(session, project, params))
+    return {}
+
+
+def transition_stage(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    """Stages are not part of GitLab's registry: accepted, and the version is returned unchanged."""
+    p.required_str(params, "stage")
+    return _present(session, _version(session, project, params))
+
+
+def download_uri(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    view = views.version_view(session, _version(session, project, params))
+    return {"artifact_uri": present.version_artifact_uri(view)}
+
+
+def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.check_key(params.get("key"), what="tag")
+    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    versions.set_tag(session, _version(session, project, params), key, value)
+    return {}
+
+
+def delete_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.required_str(params, "key")
+    versions.delete_tag(session, _version(session, project, params), key)
+    return {}
+
+
+def search_versions(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    filter_text = p.optional_str(params, "filter") or ""
+    order_texts = p.order_by(params)
+    limit = p.max_results(params, default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT)
+    clauses = [search.VERSIONS.clause(c) for c in parse_filter(filter_text)]
+    orders = [search.Order(search.VERSIONS.order_key(o)[1], o.ascending) for o in map(parse_order_by, order_texts)]
+    no_duplicates(order_texts, [o.key for o in orders])
+    fingerprint = page_tokens.fingerprint(filter_text, order_texts)
+    offset = page_tokens.offset_of("versions", params.get("page_token"), fingerprint)
+    rows = search.search_versions(session, project.project_id, clauses, orders, offset, limit + 1)
+    page = [version for version, _, _ in rows[:limit]]
+    answer: dict[str, Any] = {"model_versions": [present.model_version(v) for v in views.version_views(session, page)]}
+    if len(rows) > limit:
+        answer["next_page_token"] = page_tokens.offset_token("versions", offset + limit, fingerprint)
+    return answer
+
+
+BASE = "/api/2.0/mlflow/model-versions"
+ENDPOINTS = [
+    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("GET", f"{BASE}/get", get, READ),
+    Endpoint("PATCH", f"{BASE}/update", update, WRITE),
+    Endpoint("DELETE", f"{BASE}/delete", delete, WRITE),
+    Endpoint("POST", f"{BASE}/transition-stage", transition_stage, WRITE),
+    Endpoint("GET", f"{BASE}/get-download-uri", download_uri, READ),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
+    Endpoint("DELETE", f"{BASE}/delete-tag", delete_tag, WRITE),
+    Endpoint("GET", f"{BASE}/search", search_versions, READ),
+]

@@ -1,0 +1,140 @@
+"""MLflow ``registered-models/*`` endpoints (parse → one service call → present).
+
+``tags`` on create are accepted and ignored, as GitLab documents; ``stages`` on
+``get-latest-versions`` too (the latest is the highest SemVer).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from compat.mlflow import page_tokens
+from compat.mlflow import params as p
+from compat.mlflow import registry_presenters as present
+from compat.mlflow.endpoint import Endpoint, Params
+from compat.mlflow.searches import no_duplicates
+from compat.registry import models, search, versions, views
+from compat.registry.tables import Model
+from compat.search.grammar import parse_filter, parse_order_by
+from tenants.authorization import Permission, ProjectContext
+
+READ = Permission.READ_MODEL_REGISTRY
+WRITE = Permission.WRITE_MODEL_REGISTRY
+DEFAULT_MAX_RESULTS = 100  # MLflow's default page for registered models
+MAX_RESULTS_LIMIT = 1000
+
+
+def model_of(session: Session, project: ProjectContext, params: Params) -> Model:
+    return models.get_model(session, project.project_id, p.required_str(params, "name"))
+
+
+def _present(session: Session, model: Model) -> dict[str, Any]:
+    return {"registered_model": present.registered_model(views.model_view(session, model))}
+
+
+def create(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    name = p.required_str(params, "name")
+    description = p.optional_str(params, "description") or ""
+    model = models.create_model(session, project.project_id, project.principal.user_id, name, description)
+    return _present(session, model)
+
+
+def get(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    return _present(session, model_of(session, project, params))
+
+
+def rename(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    new_name = p.required_str(params, "new_name")
+    model = model_of(session, project, params)
+    models.rename_model(session, model, new_name)
+    return _present(session, model)
+
+
+def update(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    description = p.optional_str(params, "description")
+    model = model_of(session, project, params)
+    models.update_model(session, model, description)
+    return _present(session, model)
+
+
+def delete(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    models.delete_model(session, model_of(session, project, params))
+    return {}
+
+
+def latest_versions(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    latest = versions.latest_version(session, model_of(session, project, params))
+    return {
+        "model_versions": [present.model_version(v) for v in views.version_views(session, [latest] if latest else [])]
+    }
+
+
+def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.check_key(params.get("key"), what="tag")
+    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    models.set_tag(session, model_of(session, project, params), key, value)
+    return {}
+
+
+def delete_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    key = p.required_str(params, "key")
+    models.delete_tag(session, model_of(session, project, params), key)
+    return {}
+
+
+def set_alias(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    alias = p.required_str(params, "alias")
+    model = model_of(session, project, params)
+    version = versions.find_version(session, model, p.required_str(params, "version"))
+    models.set_alias(session, model, alias, version)
+    return {}
+
+
+def delete_alias(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    alias = p.required_str(params, "alias")
+    models.delete_alias(session, model_of(session, project, params), alias)
+    return {}
+
+
+def get_by_alias(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    alias = p.required_str(params, "alias")
+    version = versions.find_by_alias(session, model_of(session, project, params), alias)
+    return {"model_version": present.model_version(views.version_view(session, version))}
+
+
+def search_models(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    filter_text = p.optional_str(params, "filter") or ""
+    order_texts = p.order_by(params)
+    limit = p.max_results(params, default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT)
+    clauses = [search.MODELS.clause(c) for c in parse_filter(filter_text)]
+    orders = [search.Order(search.MODELS.order_key(o)[1], o.ascending) for o in map(parse_order_by, order_texts)]
+    no_duplicates(order_texts, [o.key for o in orders])
+    fingerprint = page_tokens.fingerprint(filter_text, order_texts)
+    offset = page_tokens.offset_of("models", params.get("page_token"), fingerprint)
+    rows = search.search_models(session, project.project_id, clauses, orders, offset, limit + 1)
+    answer: dict[str, Any] = {
+        "registered_models": [present.registered_model(v) for v in views.model_views(session, rows[:limit])]
+    }
+    if len(rows) > limit:
+        answer["next_page_token"] = page_tokens.offset_token("models", offset + limit, fingerprint)
+    return answer
+
+
+BASE = "/api/2.0/mlflow/registered-models"
+ENDPOINTS = [
+    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("GET", f"{BASE}/get", get, READ),
+    Endpoint("POST", f"{BASE}/rename", rename, WRITE),
+    Endpoint("PATCH", f"{BASE}/update", update, WRITE),
+    Endpoint("DELETE", f"{BASE}/delete", delete, WRITE),
+    Endpoint("GET", f"{BASE}/search", search_models, READ),
+    Endpoint("POST", f"{BASE}/get-latest-versions", latest_versions, READ),
+    Endpoint("GET", f"{BASE}/get-latest-versions", latest_versions, READ),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
+    Endpoint("DELETE", f"{BASE}/delete-tag", delete_tag, WRITE),
+    Endpoint("POST", f"{BASE}/alias", set_alias, WRITE),
+    Endpoint("DELETE", f"{BASE}/alias", delete_alias, WRITE),
+    Endpoint("GET", f"{BASE}/alias", get_by_alias, READ),
+]
