@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compat.candidates import experiment_of, get_candidate
+from compat.registry.tables import ModelVersion
 from compat.tables import Candidate
 from gateway.artifacts.keys import ArtifactRoot, candidate_root
 from gateway.errors import NotFound
@@ -34,4 +35,18 @@ def candidate_artifact_root(session: Session, project_id: int, iid_ref: str) -> 
     iid = session.scalar(select(Candidate.iid).where(Candidate.project_id == project_id, Candidate.iid == int(iid_ref)))
     if iid is None:
         raise NotFound(f"Candidate {iid_ref} not found")
+    return candidate_root(project_id, iid)
+
+
+def version_artifact_root(session: Session, project_id: int, id_ref: str) -> ArtifactRoot:
+    """The root of GitLab's ``ml_models/<model version id>`` (its run's files) in ``project_id``."""
+    if not (id_ref.isascii() and id_ref.isdigit()) or len(id_ref) > _MAX_IID_DIGITS:
+        raise NotFound(f"Model version {id_ref!r} not found")
+    iid = session.scalar(
+        select(Candidate.iid)
+        .join(ModelVersion, ModelVersion.candidate_id == Candidate.id)
+        .where(ModelVersion.id == int(id_ref), ModelVersion.project_id == project_id)
+    )
+    if iid is None:
+        raise NotFound(f"Model version {id_ref} not found")
     return candidate_root(project_id, iid)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from compat.registry.tables import ModelVersion
+from compat.tables import Candidate
+from gateway.db import Database
 from tenants.roles import Role
 from tests.support.artifact_http import ArtifactHttp, error_code
 from tests.support.live_server import LiveServer
-from tests.support.world import Ref, World
+from tests.support.world import Ref, World, unique
 
 MPU_BODY = {"path": "/home/me/big.bin", "num_parts": 1, "upload_id": "some-upload", "parts": []}
 
@@ -128,7 +132,7 @@ def test_package_route_uploads_with_201_and_serves_the_same_file(package_client:
         ("candidate:2", "model.pkl", 404),  # no such run in this project
         ("candidate:x", "model.pkl", 404),
         ("candidate:99999999999999999999999", "model.pkl", 404),
-        ("7", "model.pkl", 404),  # model version ids: the model registry's (issue 5)
+        ("7", "model.pkl", 404),  # no such model version in this project
         ("candidate:1", "model/MLmodel", 400),  # the artifact_path caveat
         ("candidate:1", "a%2Fb", 400),
         ("candidate:1", "%2e%2e/x", 400),
@@ -157,3 +161,30 @@ def test_package_route_is_isolated_and_respects_roles(artifact_server: LiveServe
     world.member(user, Role.DEVELOPER, project=project)
     through_mine = ArtifactHttp(artifact_server, mine.id, world.token(user))
     assert through_mine.package_get("candidate:1", "hello.txt").status_code == 404  # mine has no run 1
+
+
+def test_package_route_serves_a_model_versions_files(
+    artifact_server: LiveServer, world: World, database: Database
+) -> None:
+    project = world.project()
+    client = ArtifactHttp(artifact_server, project.id, world.member_token(project, Role.DEVELOPER))
+    name = unique("model")
+    client.tracking.ok("/registered-models/create", {"name": name})
+    version = client.tracking.ok("/model-versions/create", {"name": name, "source": ""})["model_version"]
+    with database.unit_of_work(write=False) as session:
+        version_id = str(
+            session.scalar(
+                select(ModelVersion.id).where(
+                    ModelVersion.candidate_id.in_(select(Candidate.id).where(Candidate.eid == version["run_id"]))
+                )
+            )
+        )
+    assert client.package_put(version_id, "model.pkl", b"weights").status_code == 201
+    assert client.package_get(version_id, "model.pkl").content == b"weights"
+    run = client.tracking.fetch(version["run_id"])["info"]
+    assert client.get(f"{run['artifact_uri'].removeprefix('mlflow-artifacts:/')}/model.pkl").content == b"weights"
+    stranger = ArtifactHttp(artifact_server, project.id, world.member_token(world.project(), Role.OWNER))
+    assert stranger.package_get(version_id, "model.pkl").status_code == 404
+    other = world.project()
+    elsewhere = ArtifactHttp(artifact_server, other.id, world.member_token(other, Role.OWNER))
+    assert elsewhere.package_get(version_id, "model.pkl").status_code == 404

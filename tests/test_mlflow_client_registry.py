@@ -100,3 +100,45 @@ def test_documented_registry_snippets(mlflow_client: MlflowClientRunner, live_se
     assert out["duplicate"] == "RESOURCE_ALREADY_EXISTS"
     assert out["deleted"] == "RESOURCE_DOES_NOT_EXIST"
     assert out["experiment_gone"] is None
+
+
+LOAD_SNIPPET = r"""
+import tempfile
+import mlflow
+import numpy as np
+from mlflow import MlflowClient
+from sklearn.linear_model import LinearRegression
+
+client = MlflowClient()
+model_name = "loadable"
+client.create_registered_model(model_name)
+client.create_model_version(model_name, source="")
+version = client.create_model_version(model_name, source="", tags={"gitlab.version": "1.1.0"})
+client.set_registered_model_alias(model_name, "champion", version.version)
+
+# GitLab's documented way: the version's files are logged to its run, at the root (artifact_path="").
+model = LinearRegression().fit(np.array([[0.0], [1.0], [2.0]]), np.array([0.0, 1.0, 2.0]))
+with tempfile.TemporaryDirectory() as tmp:
+    mlflow.sklearn.save_model(model, f"{tmp}/m", pip_requirements=["scikit-learn"])
+    client.log_artifacts(version.run_id, f"{tmp}/m", artifact_path="")
+files = sorted(f.path for f in client.list_artifacts(version.run_id))
+
+out = {"files": files}
+uris = (f"models:/{model_name}/latest", f"models:/{model_name}/{version.version}", f"models:/{model_name}@champion")
+for uri in uris:
+    loaded = mlflow.pyfunc.load_model(uri)
+    out[uri.split(model_name)[1]] = [round(float(x), 6) for x in loaded.predict(np.array([[3.0]]))]
+out["download_uri"] = client.get_model_version_download_uri(model_name, version.version)
+emit(out)
+"""
+
+
+def test_models_load_from_a_versions_files(
+    mlflow_client: MlflowClientRunner, live_server: LiveServer, world: World
+) -> None:
+    project = world.project()
+    token = world.member_token(project, Role.DEVELOPER)
+    out = mlflow_client.run(LOAD_SNIPPET, tracking_uri=live_server.project_url(project.id), token=token)
+    assert "MLmodel" in out["files"] and {"model.pkl", "model.skops"} & set(out["files"])  # 2.7.1 | 3.x
+    assert out["/latest"] == out["/2"] == out["@champion"] == [3.0]
+    assert out["download_uri"].startswith("mlflow-artifacts:/") and out["download_uri"].endswith("/artifacts")

@@ -6,8 +6,8 @@ GitLab answers) and ``GET`` it back, stored under the same keys as the MLflow ar
 Errors use GitLab's ``{"message": …}`` dialect (chosen by path in ``gateway.http``).
 
 ``{id}`` is ``candidate:<iid>`` (a run, by its per-project iid; the experiment permissions apply,
-as for the same run's files through the MLflow routes). The other form, a model version id, comes
-with the model registry: until then it is 404 like any unknown id.
+as for the same run's files through the MLflow routes) or a model version's id (the files of the
+version's run; the model-registry permissions apply).
 """
 
 from __future__ import annotations
@@ -35,9 +35,13 @@ PATH = "/api/v4/projects/{project}/packages/ml_models/{package}/files/{path:path
 CANDIDATE_PREFIX = "candidate:"
 
 
-async def _locate(request: Request, permission: Permission) -> tuple[ArtifactRoot, RelativePath]:
+async def _locate(request: Request, *, write: bool) -> tuple[ArtifactRoot, RelativePath]:
     principal = await authenticate(request)
     package = request.path_params["package"]
+    if package.startswith(CANDIDATE_PREFIX):
+        permission = Permission.WRITE_MODEL_EXPERIMENTS if write else Permission.READ_MODEL_EXPERIMENTS
+    else:
+        permission = Permission.WRITE_MODEL_REGISTRY if write else Permission.READ_MODEL_REGISTRY
 
     def work(session: Session) -> tuple[ArtifactRoot, RelativePath]:
         project = require_project(request, session, principal, permission)
@@ -46,8 +50,7 @@ async def _locate(request: Request, permission: Permission) -> tuple[ArtifactRoo
         if path.is_root:
             raise NotFound("404 File Not Found")
         if not package.startswith(CANDIDATE_PREFIX):
-            # Model version ids (issue 5, the model registry) are not served yet.
-            raise NotFound("404 Model version Not Found")
+            return artifacts.version_artifact_root(session, project.project_id, package), path
         iid = package.removeprefix(CANDIDATE_PREFIX)
         return artifacts.candidate_artifact_root(session, project.project_id, iid), path
 
@@ -55,14 +58,14 @@ async def _locate(request: Request, permission: Permission) -> tuple[ArtifactRoo
 
 
 async def upload(request: Request) -> Response:
-    root, path = await _locate(request, Permission.WRITE_MODEL_EXPERIMENTS)
+    root, path = await _locate(request, write=True)
     enforce_directory_caveat(request, path)
     await receive_body(request, store_of(request), root.key(path))
     return JSONResponse({"message": "201 Created"}, status_code=201)
 
 
 async def download(request: Request) -> Response:
-    root, path = await _locate(request, Permission.READ_MODEL_EXPERIMENTS)
+    root, path = await _locate(request, write=False)
     return await send_object(store_of(request), root.key(path), path.segments[-1])
 
 
