@@ -89,6 +89,25 @@ def test_special_characters_in_names(client: ArtifactHttp) -> None:
 
 
 @pytest.mark.parametrize(
+    ("encoded", "name"),
+    [
+        ("what%3F.txt", "what?.txt"),
+        ("hash%23tag.txt", "hash#tag.txt"),
+        ("bad%FFbyte.txt", "bad\ufffdbyte.txt"),  # not UTF-8: the server decodes it as U+FFFD
+        ("%F0%9F%A4%96.txt", "\U0001f916.txt"),
+        ("semi;colon=1&x'y.txt", "semi;colon=1&x'y.txt"),
+        ("..dots..", "..dots.."),
+    ],
+)
+def test_odd_but_safe_names_round_trip(client: ArtifactHttp, encoded: str, name: str) -> None:
+    root = client.new_run()
+    target = f"{client.base.removeprefix(client.server.base_url)}/artifacts/{root}/{encoded}"
+    assert client.raw("PUT", target, b"odd").status_code == 200
+    assert client.raw("GET", target).content == b"odd"
+    assert client.list(root).json() == {"files": [{"path": name, "is_dir": False, "file_size": 3}]}
+
+
+@pytest.mark.parametrize(
     "suffix",
     [
         "../../../../etc/passwd",

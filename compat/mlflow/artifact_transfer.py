@@ -72,11 +72,14 @@ async def receive_body(request: Request, store: ArtifactStore, key: ObjectKey) -
         raise InvalidParameter("The upload was interrupted before the body was complete; nothing was stored.") from None
 
 
-async def send_object(store: ArtifactStore, key: ObjectKey, name: str) -> Response:
-    """Stream ``key`` back (``NotFound`` before the first byte when it does not exist)."""
+async def send_object(request: Request, store: ArtifactStore, key: ObjectKey, name: str) -> Response:
+    """Stream ``key`` back (``NotFound`` before the first byte when it does not exist); HEAD reads no bytes."""
     download = await store.get(key)
     headers = {} if download.size is None else {"Content-Length": str(download.size)}
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    if request.method == "HEAD":
+        await download.aclose()
+        return Response(None, media_type=media_type, headers=headers)
     # The iterator closes the object when it ends; the background task covers a response that never starts.
     return StreamingResponse(
         download, media_type=media_type, headers=headers, background=BackgroundTask(download.aclose)

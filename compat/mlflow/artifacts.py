@@ -87,7 +87,7 @@ async def download(request: Request) -> Response:
     found = await locate(request, READ, request.path_params["path"])
     if found.path.is_root:
         raise NotFound("Artifact not found.")
-    return await send_object(store_of(request), found.root.key(found.path), found.path.segments[-1])
+    return await send_object(request, store_of(request), found.root.key(found.path), found.path.segments[-1])
 
 
 async def list_artifacts(request: Request) -> Response:

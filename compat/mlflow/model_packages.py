@@ -66,7 +66,7 @@ async def upload(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     root, path = await _locate(request, write=False)
-    return await send_object(store_of(request), root.key(path), path.segments[-1])
+    return await send_object(request, store_of(request), root.key(path), path.segments[-1])
 
 
 def routes() -> list[Route]:
