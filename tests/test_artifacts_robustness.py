@@ -7,6 +7,7 @@ import logging
 import socket
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -82,6 +83,33 @@ def test_an_interrupted_upload_leaves_nothing_behind(
         assert client.get(f"{root}/weights.bin").status_code == 404
         assert client.list(root).json() == {}
     assert not [r for r in caplog.records if r.name == "gateway.errors"], "a hang-up is not a server error"
+
+
+def test_concurrent_uploads_and_tracking_calls_all_succeed(artifact_server: LiveServer, world: World) -> None:
+    """Uploads hold worker threads for their whole duration; tracking calls must still get theirs."""
+    project = world.project()
+    client = ArtifactHttp(artifact_server, project.id, world.member_token(project, Role.DEVELOPER))
+    root = client.new_run()
+    run_id = root.split("/")[1]
+
+    def slow_body(number: int) -> Iterator[bytes]:
+        for _ in range(5):
+            time.sleep(0.05)
+            yield bytes([number]) * 4096
+
+    def upload(number: int) -> int:
+        return client.put(f"{root}/file-{number}.bin", slow_body(number)).status_code
+
+    def read_run(_: int) -> int:
+        return client.tracking.get("/runs/get", run_id=run_id).status_code
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        uploads = [pool.submit(upload, n) for n in range(16)]
+        reads = [pool.submit(read_run, n) for n in range(16)]
+        assert [f.result(timeout=60) for f in uploads + reads] == [200] * 32
+    files = client.list(root).json()["files"]
+    assert len(files) == 16 and {f["file_size"] for f in files} == {5 * 4096}
+    assert client.get(f"{root}/file-7.bin").content == bytes([7]) * 5 * 4096
 
 
 def test_head_of_an_artifact_answers_its_length(artifact_server: LiveServer, world: World) -> None:

@@ -75,12 +75,15 @@ class LocalBackend(NoMultipart):
             return []
         entries = []
         for child in children:
-            if child.is_symlink():
+            try:
+                if child.is_symlink():
+                    continue
+                if child.is_dir(follow_symlinks=False):
+                    entries.append(Entry(child.name, True, None))
+                elif child.is_file(follow_symlinks=False):
+                    entries.append(Entry(child.name, False, child.stat(follow_symlinks=False).st_size))
+            except FileNotFoundError:  # deleted while we looked
                 continue
-            if child.is_dir(follow_symlinks=False):
-                entries.append(Entry(child.name, True, None))
-            elif child.is_file(follow_symlinks=False):
-                entries.append(Entry(child.name, False, child.stat(follow_symlinks=False).st_size))
         return sorted(entries, key=lambda entry: entry.name)
 
     def delete(self, key: ObjectKey) -> None:
@@ -88,10 +91,10 @@ class LocalBackend(NoMultipart):
             path = self._path(key)
         except NotFound:
             return
-        if path.is_dir():
-            shutil.rmtree(path)  # never follows links inside the tree
-        else:
-            with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):  # a concurrent delete got there first
+            if path.is_dir():
+                shutil.rmtree(path)  # never follows links inside the tree
+            else:
                 path.unlink()
 
     def ping(self) -> None:
@@ -107,14 +110,20 @@ class LocalBackend(NoMultipart):
         return lexical
 
     def _place(self, staged: str, key: ObjectKey, target: Path) -> None:
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except (FileExistsError, NotADirectoryError):
-            raise _in_the_way() from None
-        self._path(key)  # the directories just made (or found) must still be free of links
-        if target.is_dir():
-            raise _in_the_way()
-        os.replace(staged, target)
+        for attempt in (1, 2):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise _in_the_way() from None
+            self._path(key)  # the directories just made (or found) must still be free of links
+            if target.is_dir():
+                raise _in_the_way()
+            try:
+                os.replace(staged, target)
+                return
+            except FileNotFoundError:  # a concurrent delete removed the directory: make it again, once
+                if attempt == 2:
+                    raise
 
 
 class _FileReader:
