@@ -168,12 +168,11 @@ def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, Run
         .order_by(CandidateLatestMetric.key)
     ):
         data[metric.candidate_id].metrics.append(metric)
-    for model, target in ((CandidateParam, "params"), (CandidateMetadata, "tags")):
-        rows = session.execute(
-            select(model.candidate_id, model.key, model.value).where(model.candidate_id.in_(ids)).order_by(model.key)
-        )
-        for candidate_id, key, value in rows:
-            getattr(data[candidate_id], target).append((key, value))
+    params = repository.key_values_by_parent(session, CandidateParam, "candidate_id", ids)
+    tags = repository.key_values_by_parent(session, CandidateMetadata, "candidate_id", ids)
+    for candidate_id in ids:
+        data[candidate_id].params.extend(params[candidate_id])
+        data[candidate_id].tags.extend(tags[candidate_id])
     return data
 
 

@@ -42,16 +42,24 @@ def experiment_by_name(session: Session, project_id: int, name: str) -> Experime
 
 
 def experiment_tags(session: Session, experiment_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    tags: dict[int, list[tuple[str, str]]] = {i: [] for i in experiment_ids}
-    if experiment_ids:
+    return key_values_by_parent(session, ExperimentTag, "experiment_id", experiment_ids)
+
+
+def key_values_by_parent(
+    session: Session, model: type[Base], parent: str, parent_ids: Sequence[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """``parent id -> [(key, value)]`` sorted by key, for many parents in one query (tags of anything)."""
+    found: dict[int, list[tuple[str, str]]] = {i: [] for i in parent_ids}
+    if parent_ids:
+        parent_column = getattr(model, parent)
         rows = session.execute(
-            select(ExperimentTag.experiment_id, ExperimentTag.key, ExperimentTag.value)
-            .where(ExperimentTag.experiment_id.in_(experiment_ids))
-            .order_by(ExperimentTag.key)
+            select(parent_column, model.key, model.value)  # type: ignore[attr-defined]
+            .where(parent_column.in_(list(parent_ids)))
+            .order_by(model.key)  # type: ignore[attr-defined]
         )
-        for experiment_id, key, value in rows:
-            tags[experiment_id].append((key, value))
-    return tags
+        for parent_id, key, value in rows:
+            found[parent_id].append((key, value))
+    return found
 
 
 def upsert_key_values(

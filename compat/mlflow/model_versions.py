@@ -12,15 +12,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from compat.mlflow import page_tokens
 from compat.mlflow import params as p
 from compat.mlflow import registry_presenters as present
+from compat.mlflow import registry_search
 from compat.mlflow.endpoint import Endpoint, Params
 from compat.mlflow.registered_models import model_of
-from compat.mlflow.searches import no_duplicates
 from compat.registry import search, versions, views
 from compat.registry.tables import ModelVersion
-from compat.search.grammar import parse_filter, parse_order_by
 from tenants.authorization import Permission, ProjectContext
 
 READ = Permission.READ_MODEL_REGISTRY
@@ -96,20 +94,17 @@ def delete_tag(session: Session, project: ProjectContext, params: Params) -> dic
 
 
 def search_versions(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    filter_text = p.optional_str(params, "filter") or ""
-    order_texts = p.order_by(params)
-    limit = p.max_results(params, default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT)
-    clauses = [search.VERSIONS.clause(c) for c in parse_filter(filter_text)]
-    orders = [search.Order(search.VERSIONS.order_key(o)[1], o.ascending) for o in map(parse_order_by, order_texts)]
-    no_duplicates(order_texts, [o.key for o in orders])
-    fingerprint = page_tokens.fingerprint(filter_text, order_texts)
-    offset = page_tokens.offset_of("versions", params.get("page_token"), fingerprint)
-    rows = search.search_versions(session, project.project_id, clauses, orders, offset, limit + 1)
-    page = [version for version, _, _ in rows[:limit]]
-    answer: dict[str, Any] = {"model_versions": [present.model_version(v) for v in views.version_views(session, page)]}
-    if len(rows) > limit:
-        answer["next_page_token"] = page_tokens.offset_token("versions", offset + limit, fingerprint)
-    return answer
+    request = registry_search.parse(
+        params, search.VERSIONS, kind="versions", default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT
+    )
+    rows = search.search_versions(
+        session, project.project_id, request.clauses, request.orders, request.offset, request.limit + 1
+    )
+    return request.answer(
+        "model_versions",
+        [version for version, _, _ in rows],
+        lambda page: [present.model_version(v) for v in views.version_views(session, page)],
+    )
 
 
 BASE = "/api/2.0/mlflow/model-versions"

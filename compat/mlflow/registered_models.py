@@ -10,14 +10,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from compat.mlflow import page_tokens
 from compat.mlflow import params as p
 from compat.mlflow import registry_presenters as present
+from compat.mlflow import registry_search
 from compat.mlflow.endpoint import Endpoint, Params
-from compat.mlflow.searches import no_duplicates
 from compat.registry import models, search, versions, views
 from compat.registry.tables import Model
-from compat.search.grammar import parse_filter, parse_order_by
 from tenants.authorization import Permission, ProjectContext
 
 READ = Permission.READ_MODEL_REGISTRY
@@ -105,21 +103,15 @@ def get_by_alias(session: Session, project: ProjectContext, params: Params) -> d
 
 
 def search_models(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    filter_text = p.optional_str(params, "filter") or ""
-    order_texts = p.order_by(params)
-    limit = p.max_results(params, default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT)
-    clauses = [search.MODELS.clause(c) for c in parse_filter(filter_text)]
-    orders = [search.Order(search.MODELS.order_key(o)[1], o.ascending) for o in map(parse_order_by, order_texts)]
-    no_duplicates(order_texts, [o.key for o in orders])
-    fingerprint = page_tokens.fingerprint(filter_text, order_texts)
-    offset = page_tokens.offset_of("models", params.get("page_token"), fingerprint)
-    rows = search.search_models(session, project.project_id, clauses, orders, offset, limit + 1)
-    answer: dict[str, Any] = {
-        "registered_models": [present.registered_model(v) for v in views.model_views(session, rows[:limit])]
-    }
-    if len(rows) > limit:
-        answer["next_page_token"] = page_tokens.offset_token("models", offset + limit, fingerprint)
-    return answer
+    request = registry_search.parse(
+        params, search.MODELS, kind="models", default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT
+    )
+    rows = search.search_models(
+        session, project.project_id, request.clauses, request.orders, request.offset, request.limit + 1
+    )
+    return request.answer(
+        "registered_models", rows, lambda page: [present.registered_model(v) for v in views.model_views(session, page)]
+    )
 
 
 BASE = "/api/2.0/mlflow/registered-models"

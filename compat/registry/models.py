@@ -128,16 +128,7 @@ def delete_tag(session: Session, model: Model, key: str) -> None:
 
 
 def tags_of(session: Session, model_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    found: dict[int, list[tuple[str, str]]] = {i: [] for i in model_ids}
-    if model_ids:
-        rows = session.execute(
-            select(ModelTag.model_id, ModelTag.key, ModelTag.value)
-            .where(ModelTag.model_id.in_(model_ids))
-            .order_by(ModelTag.key)
-        )
-        for model_id, key, value in rows:
-            found[model_id].append((key, value))
-    return found
+    return repository.key_values_by_parent(session, ModelTag, "model_id", model_ids)
 
 
 # ---------------------------------------------------------------------------------------- aliases

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, not_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compat.registry.tables import Model, ModelTag, ModelVersion, ModelVersionTag
-from compat.search.sql import compare, dialect_of
+from compat.search.sql import compare, dialect_of, key_value_condition
 from compat.search.vocabulary import Clause, Vocabulary
 from compat.tables import Candidate
 
@@ -56,7 +56,9 @@ def search_models(
         if clause.kind == "attribute":
             statement = statement.where(compare(columns[clause.key], clause.operator, clause.value, dialect))
         else:
-            statement = statement.where(_tag_condition(ModelTag, ModelTag.model_id == Model.id, clause, dialect))
+            statement = statement.where(
+                key_value_condition(ModelTag, ModelTag.model_id == Model.id, clause, dialect, missing_is_unequal=True)
+            )
     order = [columns[o.key] if o.ascending else columns[o.key].desc() for o in orders]
     statement = statement.order_by(*order, Model.name, Model.id).offset(offset).limit(limit)
     return list(session.scalars(statement))
@@ -85,20 +87,9 @@ def search_versions(
             statement = statement.where(compare(columns[clause.key], clause.operator, clause.value, dialect))
         else:
             owner = ModelVersionTag.version_id == ModelVersion.id
-            statement = statement.where(_tag_condition(ModelVersionTag, owner, clause, dialect))
+            statement = statement.where(
+                key_value_condition(ModelVersionTag, owner, clause, dialect, missing_is_unequal=True)
+            )
     order = [columns[o.key] if o.ascending else columns[o.key].desc() for o in orders]
     statement = statement.order_by(*order, Model.name, ModelVersion.sequence.desc()).offset(offset).limit(limit)
     return [(version, model, candidate) for version, model, candidate in session.execute(statement)]
-
-
-def _tag_condition(
-    table: type[ModelTag] | type[ModelVersionTag], owner: ColumnElement[bool], clause: Clause, dialect: str
-) -> ColumnElement[bool]:
-    has_key = exists().where(owner, table.key == clause.key)
-    if clause.operator == "IS NULL":
-        return not_(has_key)
-    if clause.operator == "IS NOT NULL":
-        return has_key
-    if clause.operator == "!=":
-        return not_(has_key.where(table.value == clause.value))
-    return has_key.where(compare(table.value, clause.operator, clause.value, dialect))

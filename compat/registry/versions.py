@@ -170,16 +170,7 @@ def delete_tag(session: Session, version: ModelVersion, key: str) -> None:
 
 
 def tags_of(session: Session, version_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
-    found: dict[int, list[tuple[str, str]]] = {i: [] for i in version_ids}
-    if version_ids:
-        rows = session.execute(
-            select(ModelVersionTag.version_id, ModelVersionTag.key, ModelVersionTag.value)
-            .where(ModelVersionTag.version_id.in_(version_ids))
-            .order_by(ModelVersionTag.key)
-        )
-        for version_id, key, value in rows:
-            found[version_id].append((key, value))
-    return found
+    return repository.key_values_by_parent(session, ModelVersionTag, "version_id", version_ids)
 
 
 def is_version_run(session: Session, candidate_id: int) -> bool:

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, exists, not_, select
+from sqlalchemy import ColumnElement, String, cast, select
 from sqlalchemy.orm import Session
 
-from compat.search.sql import compare, dialect_of
+from compat.search.sql import compare, dialect_of, key_value_condition
 from compat.search.vocabulary import Clause
 from compat.tables import Experiment, ExperimentTag
 
@@ -36,12 +36,7 @@ def _attribute(key: str) -> ColumnElement[Any]:
 def _condition(clause: Clause, dialect: str) -> ColumnElement[bool]:
     if clause.kind == "attribute":
         return compare(_attribute(clause.key), clause.operator, clause.value, dialect)
-    has_key = exists().where(ExperimentTag.experiment_id == Experiment.id, ExperimentTag.key == clause.key)
-    if clause.operator == "IS NULL":
-        return not_(has_key)
-    if clause.operator == "IS NOT NULL":
-        return has_key
-    return has_key.where(compare(ExperimentTag.value, clause.operator, clause.value, dialect))
+    return key_value_condition(ExperimentTag, ExperimentTag.experiment_id == Experiment.id, clause, dialect)
 
 
 def search_experiments(

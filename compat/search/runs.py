@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, and_, case, cast, exists, literal, not_, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from compat.search.sql import compare, dialect_of
+from compat.search.sql import compare, dialect_of, key_value_condition
 from compat.search.vocabulary import Clause, Kind
 from compat.tables import (
     Candidate,
@@ -112,12 +112,7 @@ def _condition(clause: Clause, dialect: str) -> ColumnElement[bool]:
             CandidateInput.candidate_id == Candidate.id, compare(column, clause.operator, clause.value, dialect)
         )
     table = _KEY_VALUE_TABLES[clause.kind]
-    has_key = exists().where(table.candidate_id == Candidate.id, table.key == clause.key)
-    if clause.operator == "IS NULL":
-        return not_(has_key)
-    if clause.operator == "IS NOT NULL":
-        return has_key
-    return has_key.where(compare(table.value, clause.operator, clause.value, dialect))
+    return key_value_condition(table, table.candidate_id == Candidate.id, clause, dialect)
 
 
 def _ordered(statement: Select[Any, Any], orders: Sequence[RunOrder]) -> tuple[Select[Any, Any], list[Any]]:

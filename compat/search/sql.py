@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, exists, not_
 from sqlalchemy.orm import Session
 
 from compat.search.grammar import Value
+from compat.search.vocabulary import Clause
 
 
 def dialect_of(session: Session) -> str:
@@ -55,3 +56,21 @@ _GLOB = {"%": "*", "_": "?", "*": "[*]", "?": "[?]", "[": "[[]"}
 def like_to_glob(pattern: str) -> str:
     """``LIKE`` wildcards to ``GLOB``'s, GLOB's own metacharacters made literal."""
     return "".join(_GLOB.get(char, char) for char in pattern)
+
+
+def key_value_condition(
+    table: Any, owner: ColumnElement[bool], clause: Clause, dialect: str, *, missing_is_unequal: bool = False
+) -> ColumnElement[bool]:
+    """A clause on a key/value child table (params, tags): ``EXISTS`` a row of ``owner`` with that key.
+
+    ``IS NULL`` is "never logged". ``!=`` needs the key present in run search (MLflow's rule there);
+    with ``missing_is_unequal`` an entity without the key matches ``!=`` too (MLflow's registry rule).
+    """
+    has_key = exists().where(owner, table.key == clause.key)
+    if clause.operator == "IS NULL":
+        return not_(has_key)
+    if clause.operator == "IS NOT NULL":
+        return has_key
+    if clause.operator == "!=" and missing_is_unequal:
+        return not_(has_key.where(table.value == clause.value))
+    return has_key.where(compare(table.value, clause.operator, clause.value, dialect))
