@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway import cli_admin, cli_serve
+from gateway import cli_admin, cli_gc, cli_serve
 from gateway.errors import GatewayError
 from gateway.settings import Settings, SettingsError
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     cli_serve.add_commands(commands)
     cli_admin.add_commands(commands)
+    cli_gc.add_commands(commands)
     return parser
 
 
