@@ -259,3 +259,45 @@ def test_mlflow_3_multipart_upload_on_both_stores(
     local = servers.get("local")
     out = mlflow_client.run(MULTIPART_SNIPPET, tracking_uri=local.project_url(project.id), token=token, env=forced)
     assert out["intact"]
+
+
+LOG_IMAGE_STEP_SNIPPET = (
+    PRELUDE
+    + r"""
+import logging
+import numpy as np
+
+class Collect(logging.Handler):  # the upload runs in a background thread, which logs its failure
+    messages = []
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+logging.getLogger("mlflow.utils.async_logging").addHandler(Collect())
+image = np.zeros((8, 8, 3), dtype=np.uint8)
+with mlflow.start_run() as run:
+    mlflow.log_image(image, key="sample", step=0)
+    mlflow.flush_artifact_async_logging()
+logged = " ".join(Collect.messages) or None
+# (3.x's list_artifacts with a sub-path asks for logged models first; the root listing does not.)
+files = [[f.path, f.is_dir] for f in MlflowClient().list_artifacts(run.info.run_id)]
+emit({"error": logged, "files": files})
+"""
+)
+
+
+@pytest.mark.parametrize("directories", ["reject", "allow"])
+def test_mlflow_3_log_image_with_a_step_writes_below_images(
+    client_version: dict[str, MlflowClientRunner], servers: ServerFarm, world: World, directories: str
+) -> None:
+    """MLflow 3's ``log_image(key=…, step=…)`` writes ``images/<key>/…`` files: a directory, so the caveat
+    refuses it by default (the client reports the gateway's message) and ``allow`` lets it through."""
+    server = servers.get("local", artifact_directories=directories)
+    project = world.project()
+    token = world.member_token(project, Role.DEVELOPER)
+    out = client_version[CURRENT_VERSION].run(
+        LOG_IMAGE_STEP_SNIPPET, tracking_uri=server.project_url(project.id), token=token
+    )
+    if directories == "reject":
+        assert "artifact_path" in (out["error"] or "") and out["files"] == [], out
+    else:
+        assert out["error"] is None and out["files"] == [["images", True]], out
