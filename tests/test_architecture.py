@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("gateway", "tenants", "compat")
-COMPOSITION_ROOTS = ("gateway.app", "gateway.__main__", "gateway.cli_serve", "gateway.cli_admin", "gateway.migrations")
+COMPOSITION_ROOTS = ("gateway.app", "gateway.__main__", "gateway.cli_", "gateway.migrations")
 
 
 def layer(module: str) -> int:
