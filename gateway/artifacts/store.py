@@ -27,7 +27,7 @@ from gateway.artifacts.streams import ChunkReader, Chunks
 from gateway.errors import NotFound
 
 T = TypeVar("T")
-DOWNLOAD_CHUNK = 1024 * 1024
+DOWNLOAD_CHUNK = 4 * 1024 * 1024
 CONCURRENT_UPLOADS = 64
 CONCURRENT_STORE_CALLS = 64
 
