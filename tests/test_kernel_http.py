@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import httpx
 import pytest
@@ -29,7 +30,12 @@ def test_access_log_names_route_and_caller_but_never_the_token(
             live_server.project_url(project.id) + "/api/2.0/mlflow/nothing-here",
             headers={"Authorization": f"Bearer {token}", "X-Request-Id": "log-check-1"},
         )
-    [record] = [r for r in caplog.records if getattr(r, "request_id", None) == "log-check-1"]
+        # The server writes the line just after the last byte is sent: give it a moment on a busy machine.
+        deadline = time.monotonic() + 5
+        while not (records := [r for r in caplog.records if getattr(r, "request_id", None) == "log-check-1"]):
+            assert time.monotonic() < deadline, "no access log line for the request"
+            time.sleep(0.01)
+    [record] = records
     assert record.route == "/api/v4/projects/{project}/ml/mlflow/{rest:path}"  # type: ignore[attr-defined]
     assert record.status == 404  # type: ignore[attr-defined]
     assert record.project_id == project.id  # type: ignore[attr-defined]
