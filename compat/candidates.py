@@ -3,6 +3,11 @@
 Rules (SPEC §5): a run's name is ``run_name``, else its ``mlflow.runName`` tag, else a random
 nickname, and is always mirrored into that tag; tags upsert; a param is immutable once logged
 (re-logging the same value is fine); writes need an active run in an active experiment.
+
+Every tag write passes one path (create, ``log_batch``, ``delete_tag``) where two tags are mirrored
+into columns: ``mlflow.runName`` into ``name`` and ``gitlab.CI_JOB_ID`` into ``ci_job_id``
+(``compat.ci_jobs``: validated, and stamped and guarded for CI job tokens — pass the principal's
+``ci``).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from compat import repository
+from compat import ci_jobs, repository
 from compat.experiments import now_ms
 from compat.metrics import MetricPoint, log_points
 from compat.names import random_run_name
@@ -28,6 +33,7 @@ from compat.tables import (
     Experiment,
 )
 from gateway.errors import InvalidParameter, NotFound
+from tenants.principal import CiJob
 
 RUN_NAME_TAG = "mlflow.runName"
 MAX_RUN_NAME_LENGTH = 250
@@ -52,12 +58,18 @@ def create_candidate(
     run_name: str | None,
     start_time: int | None,
     tags: Sequence[tuple[str, str]],
+    ci: CiJob | None = None,
 ) -> Candidate:
+    """A new run; a CI job token's runs carry its job tags (``compat.ci_jobs``)."""
     if experiment.lifecycle_stage != "active":
         raise InvalidParameter(
             f"The experiment {experiment.iid} must be in the 'active' state; it is '{experiment.lifecycle_stage}'."
         )
     tag_map = dict(tags)
+    ci_jobs.check_job_tags(tag_map, ci)
+    if ci is not None:
+        tag_map.update(ci_jobs.job_tags(ci))
+    ci_job_id = ci_jobs.linked_job(tag_map)
     name = run_name or tag_map.get(RUN_NAME_TAG) or random_run_name()
     _check_run_name(name)
     tag_map[RUN_NAME_TAG] = name
@@ -71,6 +83,7 @@ def create_candidate(
         start_time=start_time if start_time is not None else now_ms(),
         user_id=user_id,
         user_name=user_name,
+        ci_job_id=ci_job_id,
     )
     session.add(candidate)
     session.flush()
@@ -128,9 +141,15 @@ def log_batch(
     metrics: Sequence[MetricPoint] = (),
     params: Sequence[tuple[str, str]] = (),
     tags: Sequence[tuple[str, str]] = (),
+    ci: CiJob | None = None,
 ) -> None:
     """All or nothing: every check runs before the first write, and the unit of work is one transaction."""
     require_active(candidate)
+    tag_map = dict(tags)
+    ci_jobs.check_job_tags(tag_map, ci)
+    ci_job_id = ci_jobs.linked_job(tag_map)
+    if RUN_NAME_TAG in tag_map:
+        _check_run_name(tag_map[RUN_NAME_TAG])
     new_params = _new_params(session, candidate, params)
     log_points(session, candidate.id, metrics)
     if new_params:
@@ -138,11 +157,11 @@ def log_batch(
             insert(CandidateParam),
             [{"candidate_id": candidate.id, "key": k, "value": v} for k, v in new_params],
         )
-    tag_map = dict(tags)
     if tag_map:
         if RUN_NAME_TAG in tag_map:
-            _check_run_name(tag_map[RUN_NAME_TAG])
             candidate.name = tag_map[RUN_NAME_TAG]
+        if ci_jobs.CI_JOB_ID_TAG in tag_map:
+            candidate.ci_job_id = ci_job_id
         repository.upsert_key_values(session, CandidateMetadata, "candidate_id", candidate.id, list(tag_map.items()))
     session.flush()
 
@@ -154,6 +173,9 @@ def delete_tag(session: Session, candidate: Candidate, key: str) -> None:
     )
     if deleted.rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound(f"No tag with name: {key} in run with id {candidate.eid}")
+    if key == ci_jobs.CI_JOB_ID_TAG:
+        candidate.ci_job_id = None
+        session.flush()
 
 
 def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, RunData]:

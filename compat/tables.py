@@ -87,10 +87,13 @@ class Candidate(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     user_name: Mapped[str] = mapped_column(String(255), default="")
     """What ``runs/get`` shows as ``user_id``: the gateway username (the principal is the user)."""
+    ci_job_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The CI job that produced the run: the ``gitlab.CI_JOB_ID`` tag, typed (``compat.ci_jobs``)."""
 
     __table_args__ = (
         UniqueConstraint("project_id", "iid"),
         Index("ix_ml_candidates_experiment_start", "experiment_id", "start_time"),
+        Index("ix_ml_candidates_project_ci_job", "project_id", "ci_job_id"),
         CheckConstraint("lifecycle_stage IN ('active', 'deleted')", name="lifecycle_stage"),
         CheckConstraint("status IN ('RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED')", name="status"),
     )

@@ -63,6 +63,7 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
         run_name=run_name,
         start_time=start_time,
         tags=tags,
+        ci=project.principal.ci,
     )
     return _present_run(session, candidate)
 
@@ -109,7 +110,7 @@ def log_parameter(session: Session, project: ProjectContext, params: Params) -> 
 def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
     key = p.check_key(params.get("key"), what="tag")
     value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
-    service.log_batch(session, _candidate(session, project, params), tags=[(key, value)])
+    service.log_batch(session, _candidate(session, project, params), tags=[(key, value)], ci=project.principal.ci)
     return {}
 
 
@@ -142,7 +143,8 @@ def log_batch(session: Session, project: ProjectContext, params: Params) -> dict
     points = [_metric_point(_object(item, "metrics")) for item in metrics]
     pairs = [_pair(item, "params", "param", p.MAX_PARAM_VALUE_LENGTH) for item in params_in]
     tags = [_pair(item, "tags", "tag", p.MAX_TAG_VALUE_LENGTH) for item in tags_in]
-    service.log_batch(session, _candidate(session, project, params), metrics=points, params=pairs, tags=tags)
+    candidate = _candidate(session, project, params)
+    service.log_batch(session, candidate, metrics=points, params=pairs, tags=tags, ci=project.principal.ci)
     return {}
 
 

@@ -90,6 +90,7 @@ def _attribute(key: str) -> ColumnElement[Any]:
         "user_id": Candidate.user_name,
         "start_time": Candidate.start_time,
         "end_time": Candidate.end_time,
+        "ci_job_id": Candidate.ci_job_id,
     }
     if key == "artifact_uri":
         return artifact_uri_column()

@@ -131,7 +131,7 @@ RUNS = Vocabulary(
     name="runs",
     kinds=frozenset({"metric", "param", "tag", "attribute", "dataset"}),
     string_attributes=frozenset({"run_id", "run_name", "status", "user_id", "artifact_uri"}),
-    number_attributes=frozenset({"start_time", "end_time"}),
+    number_attributes=frozenset({"start_time", "end_time", "ci_job_id"}),
     list_attributes=frozenset({"run_id"}),
     aliases={
         "created": "start_time",
