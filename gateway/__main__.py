@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from gateway import cli_admin, cli_gc, cli_serve
+from gateway import cli_admin, cli_ci, cli_gc, cli_serve
 from gateway.errors import GatewayError
 from gateway.settings import Settings, SettingsError
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_serve.add_commands(commands)
     cli_admin.add_commands(commands)
     cli_gc.add_commands(commands)
+    cli_ci.add_commands(commands)
     return parser
 
 

@@ -26,6 +26,7 @@ from gateway.http import gateway_error_handler, http_exception_handler, unhandle
 from gateway.middleware import AccessLog, BodySizeLimit, EncodedPathSegments
 from gateway.settings import Settings
 from tenants.authentication import Authenticator
+from tenants.ci_tokens import CiTokenVerifier
 from tenants.rest.routes import admin_routes
 
 
@@ -45,7 +46,18 @@ def _streams_its_own_body(path: str) -> bool:
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
     settings = settings.with_secret_key()
     db = database or Database.from_settings(settings)
-    authenticator = Authenticator(db, settings.secret_key_bytes(), settings.token_last_used_interval_s)
+    ci_tokens = CiTokenVerifier(
+        settings.ci_issuers,
+        timeout_s=settings.ci_jwks_timeout_s,
+        refresh_cooldown_s=settings.ci_jwks_refresh_cooldown_s,
+    )
+    authenticator = Authenticator(
+        db,
+        settings.secret_key_bytes(),
+        settings.token_last_used_interval_s,
+        ci_tokens=ci_tokens,
+        ci_server_url=settings.ci_server_url,
+    )
     artifacts = open_artifact_store(settings)
     shutting_down = threading.Event()
 

@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from gateway.ci_issuers import CiIssuer, CiIssuerError, parse_ci_issuers
 
 DEFAULT_DATA_DIR = "mlgateway-data"
 SECRET_KEY_FILE = "secret-key"
@@ -66,6 +69,14 @@ class Settings:
     sqlite_busy_timeout_ms: int = 15_000
     token_last_used_interval_s: int = 600
     """``last_used_at`` is written at most once per this many seconds per token (GitLab: 10 min)."""
+    ci_issuers: tuple[CiIssuer, ...] = ()
+    """Trusted CI issuers whose OIDC ID tokens authenticate jobs: JSON, or a file path (``gateway.ci_issuers``)."""
+    ci_server_url: str = ""
+    """The CI server's base URL (``https://gitlab.example.com``); set, CI job token runs get ``gitlab.CI_JOB_URL``."""
+    ci_jwks_timeout_s: float = 5.0
+    """Timeout of one fetch of an issuer's keys (JWKS or discovery); a slow issuer fails closed (401)."""
+    ci_jwks_refresh_cooldown_s: float = 10.0
+    """Least time between two unscheduled key fetches of one issuer (unknown ``kid``, or after a failure)."""
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -141,13 +152,29 @@ class Settings:
             raise SettingsError("GATEWAY_ARTIFACTS_URI must be file:///path, a plain path or s3://bucket/prefix")
         if scheme == "s3" and not self.artifacts_uri[len("s3://") :].split("/", 1)[0]:
             raise SettingsError("GATEWAY_ARTIFACTS_URI=s3://… needs a bucket: s3://bucket/optional/prefix")
+        self._validate_ci()
         url = self.effective_database_url
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise SettingsError("GATEWAY_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
 
+    def _validate_ci(self) -> None:
+        if self.ci_server_url:
+            parts = urlsplit(self.ci_server_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+                raise SettingsError("GATEWAY_CI_SERVER_URL must be a base URL such as https://gitlab.example.com")
+        if not 0 < self.ci_jwks_timeout_s <= 60:
+            raise SettingsError("GATEWAY_CI_JWKS_TIMEOUT_S must be more than 0 and at most 60")
+        if not 0 <= self.ci_jwks_refresh_cooldown_s <= 3600:
+            raise SettingsError("GATEWAY_CI_JWKS_REFRESH_COOLDOWN_S must be between 0 and 3600")
+
 
 def _coerce(name: str, raw: str, annotation: object) -> Any:
     kind = str(annotation)
+    if name == "ci_issuers":
+        try:
+            return parse_ci_issuers(raw)
+        except CiIssuerError as exc:
+            raise SettingsError(f"GATEWAY_CI_ISSUERS: {exc}") from None
     try:
         if kind == "bool":
             lowered = raw.strip().lower()

@@ -5,6 +5,10 @@ sends), ``PRIVATE-TOKEN: <token>`` (python-gitlab, curl users), and HTTP Basic (
 ``MLFLOW_TRACKING_USERNAME``/``MLFLOW_TRACKING_PASSWORD`` send) where the password is a token — any
 username is accepted then, as GitLab does for git over HTTP — or the user's own password.
 
+A secret shaped like a JWT is a CI job's OIDC ID token wherever it arrives: ``tenants.ci_tokens``
+verifies it (possibly fetching the issuer's keys: this runs in a worker thread, never on the event
+loop) and ``tenants.ci_bindings`` turns it into a principal bound to one project.
+
 Must not: decide what the principal may do (``tenants.authorization`` does).
 """
 
@@ -18,7 +22,8 @@ from datetime import datetime, timedelta
 
 from gateway.db import Database, utcnow
 from gateway.errors import Unauthenticated
-from tenants import repository
+from tenants import ci_bindings, repository
+from tenants.ci_tokens import CiTokenVerifier, looks_like_jwt
 from tenants.passwords import verify_password
 from tenants.principal import Principal
 from tenants.tables import AccessToken, User
@@ -64,14 +69,28 @@ def credentials_from_headers(headers: Mapping[str, str]) -> Credentials | None:
 class Authenticator:
     """Resolves credentials to a principal, touching ``last_used_at`` at most once per interval."""
 
-    def __init__(self, database: Database, secret_key: bytes, last_used_interval_s: int) -> None:
+    def __init__(
+        self,
+        database: Database,
+        secret_key: bytes,
+        last_used_interval_s: int,
+        *,
+        ci_tokens: CiTokenVerifier | None = None,
+        ci_server_url: str = "",
+    ) -> None:
         self._database = database
         self._secret_key = secret_key
         self._interval = timedelta(seconds=last_used_interval_s)
+        self._ci_tokens = ci_tokens or CiTokenVerifier((), timeout_s=1, refresh_cooldown_s=0)
+        self._ci_server_url = ci_server_url
 
     def authenticate(self, credentials: Credentials | None) -> Principal:
         if credentials is None:
             raise Unauthenticated(NO_CREDENTIALS)
+        if looks_like_jwt(credentials.secret):
+            claims = self._ci_tokens.verify(credentials.secret)
+            with self._database.unit_of_work(write=False) as session:
+                return ci_bindings.ci_principal(session, claims, server_url=self._ci_server_url)
         now = utcnow()
         with self._database.unit_of_work(write=False) as session:
             found = repository.token_with_owner(session, token_digest(self._secret_key, credentials.secret))

@@ -13,6 +13,9 @@ It implements SPEC §3's status matrix, in this order, and no handler re-impleme
 Visibility: instance admins and members (Guest and up, direct or inherited from any ancestor group)
 see a project; any signed-in person sees ``internal`` ones; anyone signed in sees ``public`` ones.
 Bot users (behind project and group tokens) see only where they are members, plus public projects.
+A CI job (``principal.ci``, an ID token admitted by a binding) holds its binding's role on its bound
+project and sees nothing else — not even public projects or any group — so every other project is a
+404, exactly as if it did not exist.
 """
 
 from __future__ import annotations
@@ -134,6 +137,8 @@ _SCOPE_MESSAGE = "403 Forbidden: this token has only the read_api scope; writing
 
 
 def _project_role(session: Session, principal: Principal, project: Project) -> Role | None:
+    if principal.ci is not None:
+        return principal.ci.role if project.id == principal.ci.project_id else None
     if principal.is_admin:
         return Role.OWNER
     level = repository.project_access_level(session, principal.user_id, project, utcnow().date())
@@ -141,6 +146,8 @@ def _project_role(session: Session, principal: Principal, project: Project) -> R
 
 
 def _group_role(session: Session, principal: Principal, group: Namespace) -> Role | None:
+    if principal.ci is not None:
+        return None
     if principal.is_admin:
         return Role.OWNER
     level = repository.group_access_level(session, principal.user_id, group, utcnow().date())
@@ -150,6 +157,8 @@ def _group_role(session: Session, principal: Principal, group: Namespace) -> Rol
 def _can_see(principal: Principal, role: Role | None, visibility: str) -> bool:
     if role is not None:
         return True
+    if principal.ci is not None:
+        return False
     if visibility == "public":
         return True
     return visibility == "internal" and not principal.is_bot

@@ -208,8 +208,10 @@ def visible_projects(viewer: Principal, today: date, filters: ProjectFilters) ->
         ),
         _group_member_at_or_above(viewer.user_id, Namespace.full_path_key, today),
     )
-    if filters.membership:
-        visible: ColumnElement[bool] = membership
+    if viewer.ci is not None:
+        visible: ColumnElement[bool] = Project.id == viewer.ci.project_id  # a CI job sees its project only
+    elif filters.membership:
+        visible = membership
     elif viewer.is_admin:
         visible = true()
     else:
@@ -243,8 +245,10 @@ def visible_projects(viewer: Principal, today: date, filters: ProjectFilters) ->
 def visible_groups(viewer: Principal, today: date, filters: GroupFilters) -> AnySelect:
     """Groups the viewer may read (``authorization.require_group``'s rule), as ``(Namespace,)`` rows."""
     membership = _group_member_at_or_above(viewer.user_id, Namespace.full_path_key, today)
-    if filters.membership:
-        visible: ColumnElement[bool] = membership
+    if viewer.ci is not None:
+        visible: ColumnElement[bool] = false()  # a CI job sees no group
+    elif filters.membership:
+        visible = membership
     elif viewer.is_admin:
         visible = true()
     else:

@@ -1,5 +1,5 @@
-"""Tenancy tables: users, namespaces (user namespaces and nested groups), projects, memberships and
-access tokens, in GitLab's shape.
+"""Tenancy tables: users, namespaces (user namespaces and nested groups), projects, memberships,
+access tokens, in GitLab's shape, and the bindings that admit CI jobs' ID tokens to one project.
 
 Owns: the schema of tenancy. Must not: hold queries (``tenants.repository``) or rules
 (``tenants.authorization``).
@@ -166,3 +166,25 @@ class AccessToken(Base):
     @property
     def scope_list(self) -> list[str]:
         return [s for s in self.scopes.split(",") if s]
+
+
+class CiProjectBinding(Base):
+    """An admin's grant: jobs of CI project ``ci_project`` at ``issuer`` act on ``project_id`` as
+    ``access_level``, through their OIDC ID tokens. ``user_id`` is the bot user they act as."""
+
+    __tablename__ = "ci_project_bindings"
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    ci_project: Mapped[str] = mapped_column(String(1000))
+    ci_project_key: Mapped[str] = mapped_column(String(1000))
+    """Lower-cased ``ci_project``: GitLab project paths are unique regardless of case."""
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    access_level: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("issuer", "ci_project_key"),
+        CheckConstraint("access_level IN (10, 20, 30)", name="access_level"),
+    )

@@ -107,3 +107,13 @@ def store_kind(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def artifact_server(servers: ServerFarm, store_kind: str) -> LiveServer:
     return servers.get(store_kind)
+
+
+# A live gateway that trusts test CI issuers with keys served on loopback: tests/support/ci_gateway.py.
+from tests.support.ci_gateway import CiGateway, start_ci_gateway  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ci_gateway(settings: Settings, database: Database) -> Iterator[CiGateway]:
+    with start_ci_gateway(settings, database) as gateway:
+        yield gateway

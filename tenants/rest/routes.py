@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from tenants.rest import groups, personal_tokens, projects, users
 from tenants.rest.access_tokens import access_token_routes
+from tenants.rest.ci_bindings import ci_binding_routes
 from tenants.rest.members import member_routes
 
 API = "/api/v4"
@@ -38,4 +39,5 @@ def admin_routes() -> list[Route]:
         *member_routes("groups"),
         *access_token_routes("projects"),
         *access_token_routes("groups"),
+        *ci_binding_routes(),
     ]
