@@ -130,7 +130,8 @@ def test_the_admin_api_shows_a_job_its_project_only(ci_gateway: CiGateway, world
     assert [p["id"] for p in listed.json()] == [project.id]
     assert httpx.get(api("groups"), headers=headers).json() == []
     assert httpx.get(api(f"groups/{group.id}"), headers=headers).status_code == 404
-    assert httpx.get(api(f"projects/{project.id}"), headers=headers).status_code == 200
+    shown = httpx.get(api(f"projects/{project.id}"), headers=headers).json()
+    assert shown["permissions"]["project_access"]["access_level"] == 30
     token_request = {"name": "escape", "scopes": ["api"], "access_level": 30}
     minted = httpx.post(api(f"projects/{project.id}/access_tokens"), headers=headers, json=token_request)
     assert minted.status_code == 403

@@ -64,6 +64,8 @@ async def get_project(request: Request) -> Response:
         context = require_project(request, session, principal, Permission.READ_PROJECT)
         record = projects.project_record(session, context.project_id)
         levels = projects.access_levels(session, principal.user_id, record)
+        if principal.ci is not None and context.role is not None:
+            levels = (int(context.role), None)  # a CI job's role is its binding's, not a membership
         return {**presenters.project(record, base), "permissions": presenters.permissions(*levels)}
 
     return JSONResponse(await run_in_unit_of_work(request, work, write=False))
