@@ -52,6 +52,15 @@ def test_runs_of_a_job_carry_its_tags_and_link_to_its_page(
     assert [r["info"]["run_id"] for r in found["runs"]] == [run["info"]["run_id"]]
 
 
+def test_a_jobs_model_version_run_carries_its_tags(ci_gateway: CiGateway, world: World, database: Database) -> None:
+    project, ci_project = ci_gateway.bound_project(world)
+    job = MlflowHttp(ci_gateway.server, project.id, ci_gateway.token(ci_project, 9008))
+    job.ok("/registered-models/create", {"name": "detector"})
+    version = job.ok("/model-versions/create", {"name": "detector", "source": ""})["model_version"]
+    assert tags_of(job, version["run_id"])["gitlab.CI_JOB_ID"] == "9008"
+    assert ci_job_id(database, version["run_id"]) == 9008
+
+
 def test_a_job_cannot_claim_another_jobs_tags(ci_gateway: CiGateway, world: World, database: Database) -> None:
     project, ci_project = ci_gateway.bound_project(world)
     job = MlflowHttp(ci_gateway.server, project.id, ci_gateway.token(ci_project, 9002))

@@ -64,6 +64,16 @@ def test_every_tag_writer_links_the_run_and_deleting_the_tag_unlinks_it(client: 
     assert search(client, experiment, "attributes.ci_job_id = 124") == []
 
 
+def test_a_model_versions_run_is_linked_like_any_run(client: MlflowHttp, database: Database) -> None:
+    """GitLab's docs: ``client.set_tag(model_version.run_id, 'gitlab.CI_JOB_ID', os.getenv('CI_JOB_ID'))``."""
+    client.ok("/registered-models/create", {"name": "linked"})
+    version = client.ok("/model-versions/create", {"name": "linked", "source": ""})["model_version"]
+    client.ok("/runs/set-tag", {"run_id": version["run_id"], "key": JOB, "value": "321"})
+    assert column(database, version["run_id"]) == 321
+    answer = client.post("/runs/set-tag", {"run_id": version["run_id"], "key": JOB, "value": "x"})
+    assert answer.status_code == 400
+
+
 def test_found_by_tag_and_by_attribute_in_its_own_project_only(
     live_server: LiveServer, world: World, client: MlflowHttp
 ) -> None:

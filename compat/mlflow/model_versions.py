@@ -49,6 +49,7 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
         description=description,
         tags=tags,
         source=source,
+        ci=project.principal.ci,
     )
     return _present(session, version)
 

@@ -23,6 +23,7 @@ from compat.registry.models import check_description
 from compat.registry.tables import Model, ModelAlias, ModelVersion, ModelVersionTag
 from compat.tables import Candidate, Experiment
 from gateway.errors import AlreadyExists, InvalidParameter, NotFound
+from tenants.principal import CiJob
 
 VERSION_TAG = "gitlab.version"
 
@@ -36,7 +37,9 @@ def create_version(
     description: str,
     tags: Sequence[tuple[str, str]],
     source: str,
+    ci: CiJob | None = None,
 ) -> ModelVersion:
+    """A new version and its run; a CI job token's version runs carry its job tags, as its other runs do."""
     check_description(description)
     tag_map = dict(tags)
     wanted = semver.parse(tag_map[VERSION_TAG]) if VERSION_TAG in tag_map else None
@@ -54,6 +57,7 @@ def create_version(
         run_name=f"{model.name}-{number.text}"[-candidates.MAX_RUN_NAME_LENGTH :],
         start_time=None,
         tags=[],
+        ci=ci,
     )
     created = now_ms()
     version = ModelVersion(
