@@ -8,9 +8,11 @@ Rules (SPEC §6):
   a BIGINT. Anything else is a 400 before a single row is written (GitLab answers 500). The tag stays
   an ordinary tag (shown in the run, searchable as ``tags.`gitlab.CI_JOB_ID```); the column makes
   ``attributes.ci_job_id`` an indexed lookup. Deleting the tag clears the column.
-- A CI job token's verified claims are authoritative: the runs it creates get ``CI_JOB_TAGS`` (those
-  the token has claims for, plus ``gitlab.CI_JOB_URL`` when the CI server URL is configured), and it
-  may not write another value into any of them — one job cannot pass its runs off as another's.
+- A CI job token's verified claims are authoritative: the runs it creates get the job's
+  ``gitlab.CI_JOB_ID``, ``CI_PIPELINE_ID``, ``CI_COMMIT_SHA``, ``CI_COMMIT_REF_NAME`` and
+  ``CI_PROJECT_PATH`` (those the token has claims for), plus ``gitlab.CI_JOB_URL`` when the CI server
+  URL is configured, and it may not write another value into any of them — one job cannot pass its
+  runs off as another's.
 - A job id written with any other credential is linked as given: the gateway cannot know which CI
   project it belongs to, so it builds no job URL for it (a link it made up could point at some other
   project's job, GitLab's own flaw).
@@ -32,7 +34,6 @@ CI_COMMIT_SHA_TAG = "gitlab.CI_COMMIT_SHA"
 CI_COMMIT_REF_NAME_TAG = "gitlab.CI_COMMIT_REF_NAME"
 CI_PROJECT_PATH_TAG = "gitlab.CI_PROJECT_PATH"
 CI_JOB_URL_TAG = "gitlab.CI_JOB_URL"
-CI_JOB_TAGS = (CI_JOB_ID_TAG, CI_PIPELINE_ID_TAG, CI_COMMIT_SHA_TAG, CI_COMMIT_REF_NAME_TAG, CI_PROJECT_PATH_TAG)
 
 MAX_JOB_ID = 2**63 - 1
 _DIGITS = re.compile(r"^[0-9]{1,19}$")
