@@ -17,7 +17,6 @@ from gateway.cli_serve import JSON_FLAG, prepare_database
 from gateway.errors import InvalidParameter, NotFound
 from gateway.settings import Settings
 from tenants import ci_bindings, repository
-from tenants.ci_bindings import BindingRecord
 from tenants.roles import Role
 
 ALL = repository.Window(offset=0, limit=1_000_000)
@@ -52,7 +51,7 @@ def bind_project(args: argparse.Namespace, settings: Settings) -> int:
         record, created = ci_bindings.bind(
             session, issuer=args.issuer, ci_project=args.ci_project, project=project, role=role, trusted_issuers=trusted
         )
-        data = _row(record)
+        data = record.fields()
     verb = "bound" if created else "updated binding of"
     where = f"{data['project_path']} as {data['role']} (id {data['id']})"
     text = f"{verb} {data['ci_project']} ({data['issuer']}) to {where}"
@@ -67,7 +66,7 @@ def unbind_project(args: argparse.Namespace, settings: Settings) -> int:
             binding = ci_bindings.find_binding(session, args.id)
         else:
             binding = ci_bindings.find_binding_of(session, args.issuer, args.ci_project)
-        data = _row(ci_bindings.record_of(session, binding))
+        data = ci_bindings.record_of(session, binding).fields()
         ci_bindings.unbind(session, binding)
     return emit(args, data | {"deleted": True}, f"unbound {data['ci_project']} ({data['issuer']}), id {data['id']}")
 
@@ -81,24 +80,10 @@ def list_bindings(args: argparse.Namespace, settings: Settings) -> int:
                 raise NotFound(f"no project {args.project!r}")
             project_id = project.id
         records, _ = ci_bindings.bindings_page(session, ALL, project_id=project_id)
-        rows = [_row(record) for record in records]
+        rows = [record.fields() for record in records]
     if args.json:
         print(orjson.dumps({"bindings": rows}).decode())
         return 0
     for row in rows:
         print(f"{row['id']:>5}  {row['issuer']:<32} {row['ci_project']:<32} {row['project_path']:<32} {row['role']}")
     return 0
-
-
-def _row(record: BindingRecord) -> dict[str, Any]:
-    binding = record.binding
-    return {
-        "id": binding.id,
-        "issuer": binding.issuer,
-        "ci_project": binding.ci_project,
-        "project_id": binding.project_id,
-        "project_path": record.project_path,
-        "access_level": binding.access_level,
-        "role": Role(binding.access_level).name.lower(),
-        "username": record.username,
-    }

@@ -20,6 +20,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -40,6 +41,20 @@ class BindingRecord:
     binding: CiProjectBinding
     project_path: str
     username: str
+
+    def fields(self) -> dict[str, Any]:
+        """The binding as the CLI and the admin API show it."""
+        binding = self.binding
+        return {
+            "id": binding.id,
+            "issuer": binding.issuer,
+            "ci_project": binding.ci_project,
+            "project_id": binding.project_id,
+            "project_path": self.project_path,
+            "access_level": binding.access_level,
+            "role": Role(binding.access_level).name.lower(),
+            "username": self.username,
+        }
 
 
 def bind(

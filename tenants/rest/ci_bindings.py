@@ -46,18 +46,7 @@ def ci_binding_routes() -> list[Route]:
 
 
 def present(record: BindingRecord) -> dict[str, Any]:
-    binding = record.binding
-    return {
-        "id": binding.id,
-        "issuer": binding.issuer,
-        "ci_project": binding.ci_project,
-        "project_id": binding.project_id,
-        "project_path": record.project_path,
-        "access_level": binding.access_level,
-        "role": Role(binding.access_level).name.lower(),
-        "username": record.username,
-        "created_at": timestamp(binding.created_at),
-    }
+    return {**record.fields(), "created_at": timestamp(record.binding.created_at)}
 
 
 async def list_bindings(request: Request) -> Response:
