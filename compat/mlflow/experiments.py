@@ -11,12 +11,10 @@ from compat.mlflow import params as p
 from compat.mlflow import presenters
 from compat.mlflow.endpoint import Endpoint, Params
 from compat.tables import Experiment
-from gateway.errors import InvalidParameter
 from tenants.authorization import Permission, ProjectContext
 
 READ = Permission.READ_MODEL_EXPERIMENTS
 WRITE = Permission.WRITE_MODEL_EXPERIMENTS
-VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 
 
 def _present(session: Session, experiment: Experiment) -> dict[str, Any]:
@@ -78,9 +76,7 @@ def delete_tag(session: Session, project: ProjectContext, params: Params) -> dic
 
 def list_all(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
     """MLflow 1.x ``experiments/list`` (GitLab keeps it): every experiment of the view type."""
-    view_type = p.optional_str(params, "view_type") or "ACTIVE_ONLY"
-    if view_type not in VIEW_TYPES:
-        raise InvalidParameter(f"Invalid view_type {view_type!r}: use one of {', '.join(VIEW_TYPES)}.")
+    view_type = p.view_type(params, "view_type")
     rows = service.list_experiments(session, project.project_id, view_type)
     tags = service.tags_of(session, rows)
     return {"experiments": [presenters.experiment(row, tags[row.id]) for row in rows]}

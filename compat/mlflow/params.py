@@ -161,3 +161,14 @@ def required_str_or_int(params: Mapping[str, Any], name: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return required_str(params, name)
+
+
+VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
+
+
+def view_type(params: Mapping[str, Any], name: str) -> str:
+    """MLflow's ``ViewType`` (``view_type``, ``run_view_type``); ``ACTIVE_ONLY`` when absent."""
+    value = optional_str(params, name) or "ACTIVE_ONLY"
+    if value not in VIEW_TYPES:
+        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': use one of {', '.join(VIEW_TYPES)}.")
+    return value

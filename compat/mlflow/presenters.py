@@ -40,6 +40,11 @@ def metric(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> d
     return {"key": key, "value": metric_value(value, is_nan), "timestamp": timestamp, "step": step}
 
 
+def run_artifact_uri(experiment_iid: int, candidate: Candidate) -> str:
+    """A run's artifact root, relative to the project's tracking URI (``compat.search.runs`` has its SQL twin)."""
+    return f"mlflow-artifacts:/{experiment_iid}/{candidate.eid}/artifacts"
+
+
 def run_info(candidate: Candidate, experiment_iid: int) -> dict[str, Any]:
     info: dict[str, Any] = {
         "run_id": candidate.eid,
@@ -50,7 +55,7 @@ def run_info(candidate: Candidate, experiment_iid: int) -> dict[str, Any]:
         "status": candidate.status,
         "start_time": candidate.start_time,
         # A non-empty path under the project's tracking URI (issue 4's artifact proxy serves it).
-        "artifact_uri": f"mlflow-artifacts:/{experiment_iid}/{candidate.eid}/artifacts",
+        "artifact_uri": run_artifact_uri(experiment_iid, candidate),
         "lifecycle_stage": candidate.lifecycle_stage,
     }
     if candidate.end_time is not None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from compat.mlflow.presenters import key_values
+from compat.mlflow.presenters import key_values, run_artifact_uri
 from compat.registry.views import ModelView, VersionView
 
 
 def version_artifact_uri(view: VersionView) -> str:
-    return f"mlflow-artifacts:/{view.experiment_iid}/{view.candidate.eid}/artifacts"
+    return run_artifact_uri(view.experiment_iid, view.candidate)
 
 
 def model_version(view: VersionView) -> dict[str, Any]:

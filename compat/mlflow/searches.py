@@ -23,7 +23,6 @@ from gateway.errors import InvalidParameter
 from tenants.authorization import Permission, ProjectContext
 
 READ = Permission.READ_MODEL_EXPERIMENTS
-VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 DEFAULT_MAX_RESULTS = 1000  # MLflow's SEARCH_MAX_RESULTS_DEFAULT
 MAX_RESULTS_LIMIT = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 
@@ -32,7 +31,7 @@ def search_runs(session: Session, project: ProjectContext, params: Params) -> di
     experiment_iids = _experiment_ids(params)
     filter_text = p.optional_str(params, "filter") or ""
     order_texts = p.order_by(params)
-    view_type = _view_type(params, "run_view_type")
+    view_type = p.view_type(params, "run_view_type")
     limit = p.max_results(params, default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT)
     query = run_search.RunQuery(
         experiment_iids=experiment_iids,
@@ -54,15 +53,16 @@ def search_runs(session: Session, project: ProjectContext, params: Params) -> di
 def search_experiments(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
     filter_text = p.optional_str(params, "filter") or ""
     order_texts = p.order_by(params)
-    view_type = _view_type(params, "view_type")
+    view_type = p.view_type(params, "view_type")
     limit = p.max_results(params, default=DEFAULT_MAX_RESULTS, limit=MAX_RESULTS_LIMIT)
     clauses = [EXPERIMENTS.clause(c) for c in parse_filter(filter_text)]
     orders = []
     for text in order_texts:
-        kind, key = EXPERIMENTS.order_key(parse_order_by(text))
+        order = parse_order_by(text)
+        kind, key = EXPERIMENTS.order_key(order)
         if kind != "attribute":
             raise InvalidParameter(f"Invalid order_by clause {text!r}: experiments are ordered by attributes only.")
-        orders.append(experiment_search.ExperimentOrder(key, parse_order_by(text).ascending))
+        orders.append(experiment_search.ExperimentOrder(key, order.ascending))
     no_duplicates(order_texts, [o.key for o in orders])
     search = page_tokens.fingerprint(filter_text, order_texts, view_type)
     offset = page_tokens.offset_of("experiments", params.get("page_token"), search)
@@ -102,13 +102,6 @@ def _run_orders(order_texts: list[str]) -> list[run_search.RunOrder]:
 def no_duplicates(order_texts: list[str], keys: list[Any]) -> None:
     if len(set(keys)) != len(keys):
         raise InvalidParameter(f"Invalid order_by {order_texts!r}: a field appears more than once.")
-
-
-def _view_type(params: Params, name: str) -> str:
-    value = p.optional_str(params, name) or "ACTIVE_ONLY"
-    if value not in VIEW_TYPES:
-        raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': use one of {', '.join(VIEW_TYPES)}.")
-    return value
 
 
 ENDPOINTS = [

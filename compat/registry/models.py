@@ -170,9 +170,5 @@ def aliases_of(session: Session, model_ids: list[int]) -> dict[int, list[tuple[s
     return found
 
 
-def is_model_experiment(session: Session, experiment_id: int) -> bool:
-    return session.scalar(select(Model.id).where(Model.experiment_id == experiment_id)) is not None
-
-
 def _by_name(session: Session, project_id: int, name: str) -> Model | None:
     return session.scalar(select(Model).where(Model.project_id == project_id, Model.name == name))

@@ -177,10 +177,6 @@ def tags_of(session: Session, version_ids: list[int]) -> dict[int, list[tuple[st
     return repository.key_values_by_parent(session, ModelVersionTag, "version_id", version_ids)
 
 
-def is_version_run(session: Session, candidate_id: int) -> bool:
-    return session.scalar(select(ModelVersion.id).where(ModelVersion.candidate_id == candidate_id)) is not None
-
-
 # ---------------------------------------------------------------------------------------- helpers
 def _highest_first() -> list[Any]:
     return [

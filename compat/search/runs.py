@@ -30,7 +30,6 @@ from compat.tables import (
     Experiment,
 )
 
-VIEW_TYPES = ("ACTIVE_ONLY", "DELETED_ONLY", "ALL")
 _KEY_VALUE_TABLES: dict[Kind, type[CandidateParam] | type[CandidateMetadata]] = {
     "param": CandidateParam,
     "tag": CandidateMetadata,
