@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -127,18 +127,19 @@ def latest_version(session: Session, model: Model) -> ModelVersion | None:
 
 
 def latest_versions(session: Session, model_ids: list[int]) -> dict[int, ModelVersion]:
-    """The highest SemVer of each model, in one query."""
+    """The highest SemVer of each model, in one query that returns one row per model (not every version)."""
     if not model_ids:
         return {}
-    rows = session.scalars(
-        select(ModelVersion)
+    ranked = (
+        select(
+            ModelVersion.id,
+            func.row_number().over(partition_by=ModelVersion.model_id, order_by=_highest_first()).label("rank"),
+        )
         .where(ModelVersion.model_id.in_(model_ids))
-        .order_by(ModelVersion.model_id, *_highest_first())
+        .subquery()
     )
-    found: dict[int, ModelVersion] = {}
-    for row in rows:
-        found.setdefault(row.model_id, row)
-    return found
+    rows = session.scalars(select(ModelVersion).join(ranked, ranked.c.id == ModelVersion.id).where(ranked.c.rank == 1))
+    return {row.model_id: row for row in rows}
 
 
 def update_version(session: Session, version: ModelVersion, description: str | None) -> None:
