@@ -18,6 +18,7 @@ from gateway.settings import Settings
 from tenants import access_tokens, groups, members, projects, repository, users
 from tenants.roles import Role
 from tenants.tables import AccessToken, Namespace, Project, User
+from tenants.validation import check_artifacts_size
 
 
 def add_commands(commands: Any) -> None:
@@ -40,6 +41,7 @@ def add_commands(commands: Any) -> None:
     create.add_argument("full_path")
     create.add_argument("--visibility", default="private", choices=["private", "internal", "public"])
     create.add_argument("--name")
+    create.add_argument("--max-artifacts-size", type=int, metavar="MB", help="this project's artifact file limit")
     create.set_defaults(handler=create_project)
 
     member_cmd = commands.add_parser("members", help="manage memberships").add_subparsers(dest="action", required=True)
@@ -105,12 +107,20 @@ def create_project(args: argparse.Namespace, settings: Settings) -> int:
     namespace_path, _, path = args.full_path.strip("/").rpartition("/")
     if not namespace_path:
         raise InvalidParameter("give the project as NAMESPACE/PATH, e.g. root/my-project or ml/vision/detector")
+    max_artifacts_size = check_artifacts_size(args.max_artifacts_size)
     with prepare_database(settings).unit_of_work() as session:
         namespace = groups.find_namespace(session, namespace_path)
         project = projects.create_project(
             session, namespace, path, name=args.name, visibility=args.visibility, creator_id=namespace.owner_id
         )
-        data = {"id": project.id, "full_path": project.full_path, "visibility": project.visibility}
+        if max_artifacts_size is not None:
+            projects.update_project(session, project, {"max_artifacts_size": max_artifacts_size})
+        data = {
+            "id": project.id,
+            "full_path": project.full_path,
+            "visibility": project.visibility,
+            "max_artifacts_size": project.max_artifacts_size,
+        }
     return emit(args, data, str(project.id))  # just the id: PROJECT_ID=$(mlgateway projects create …)
 
 

@@ -71,6 +71,8 @@ class ProjectContext:
     principal: Principal
     role: Role | None
     """The principal's effective role (``None`` for a non-member reading a public project)."""
+    max_artifact_bytes: int | None = None
+    """The project's own limit on one artifact file; ``None``: the instance default applies."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,8 @@ def require(session: Session, principal: Principal | None, project_ref: str, per
     if not _can_see(principal, role, project.visibility) or not _feature_on(project, permission.value):
         raise project_not_found(ref)
     _check_role_and_scope(principal, role, permission.value, what=permission.name)
-    return ProjectContext(project.id, project.full_path, principal, role)
+    limit = None if project.max_artifacts_size is None else project.max_artifacts_size * 1024 * 1024
+    return ProjectContext(project.id, project.full_path, principal, role, limit)
 
 
 def require_group(

@@ -15,7 +15,7 @@ from tenants import repository
 from tenants.members import find_member
 from tenants.principal import Principal
 from tenants.tables import Namespace, Project, User
-from tenants.validation import check_bool, check_name, check_path, check_visibility
+from tenants.validation import check_artifacts_size, check_bool, check_name, check_path, check_visibility
 
 UPDATABLE = ("name", "description", "visibility", "model_experiments_enabled", "model_registry_enabled")
 
@@ -70,6 +70,8 @@ def update_project(session: Session, project: Project, changes: Mapping[str, Any
             setattr(project, key.replace("_access_level", "_enabled"), value != "disabled")
         elif key in ("model_experiments_enabled", "model_registry_enabled"):
             setattr(project, key, check_bool(value, what=key))
+        elif key == "max_artifacts_size":
+            project.max_artifacts_size = check_artifacts_size(value)
     project.updated_at = utcnow()
     session.flush()
     return project

@@ -91,6 +91,8 @@ class Project(Base):
     visibility: Mapped[str] = mapped_column(String(8), default="private")
     model_experiments_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     model_registry_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    max_artifacts_size: Mapped[int | None] = mapped_column(Integer)
+    """Largest artifact file in megabytes (GitLab's project attribute); ``None``: the instance default."""
     creator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -82,6 +82,23 @@ def check_bool(value: object, *, what: str) -> bool:
     raise InvalidParameter(f"{what} must be true or false, not {value!r}")
 
 
+MAX_ARTIFACTS_SIZE_MB = 5 * 1024 * 1024  # 5 TB: S3's largest object
+
+
+def check_artifacts_size(value: object) -> int | None:
+    """``max_artifacts_size`` in megabytes; ``None`` or ``""`` resets the project to the instance default."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ARTIFACTS_SIZE_MB:
+        raise InvalidParameter(
+            f"max_artifacts_size must be a whole number of megabytes from 1 to {MAX_ARTIFACTS_SIZE_MB}, "
+            f"or null for the instance default; got {value!r}"
+        )
+    return value
+
+
 def check_visibility_within(visibility: str, parent_visibility: str, *, parent: str) -> str:
     """GitLab's rule: nothing inside a group is more open than the group itself."""
     if VISIBILITIES.index(visibility) > VISIBILITIES.index(parent_visibility):

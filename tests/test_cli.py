@@ -133,7 +133,9 @@ def test_admin_commands_build_a_tenant_whose_token_works(tmp_path: Path, admin_e
     group = admin("groups", "create", f"ml-{suffix}/vision")
     assert group["full_path"] == f"ml-{suffix}/vision"
     project = admin("projects", "create", f"ml-{suffix}/vision/detector", "--visibility", "internal")
-    assert isinstance(project["id"], int)
+    assert isinstance(project["id"], int) and project["max_artifacts_size"] is None
+    limited = admin("projects", "create", f"ml-{suffix}/vision/small", "--max-artifacts-size", "100")
+    assert limited["max_artifacts_size"] == 100
     admin("members", "add", "--group", f"ml-{suffix}", "--user", f"alice-{suffix}", "--role", "developer")
     personal = admin("tokens", "create", "--user", f"alice-{suffix}", "--scopes", "api,read_api", "laptop")
     project_token = admin(
@@ -168,6 +170,7 @@ def test_admin_commands_build_a_tenant_whose_token_works(tmp_path: Path, admin_e
         (["members", "add", "--group", "x", "--user", "u", "--role", "boss"], "unknown role"),
         (["projects", "create", "just-a-path"], "NAMESPACE/PATH"),
         (["projects", "create", "no-such-namespace/p"], "Namespace Not Found"),
+        (["projects", "create", "root/p", "--max-artifacts-size", "0"], "whole number of megabytes"),
         (["groups", "create", "bad path!"], "invalid"),
         (["tokens", "create", "--user", "nobody", "t"], "no user"),
         (["tokens", "revoke", "999999999"], "no access token"),

@@ -46,11 +46,11 @@ def refuse_encoded_separators(request: Request, marker: bytes) -> None:
         raise InvalidParameter("Invalid artifact path: encoded path separators (%2F, %5C) are not allowed.")
 
 
-def check_declared_length(request: Request, store: ArtifactStore) -> None:
+def check_declared_length(request: Request, limit: int) -> None:
     """413 before reading a byte when ``Content-Length`` already says the file is too large."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > store.max_file_bytes:
-        raise too_large(store.max_file_bytes)
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
 
 
 def enforce_directory_caveat(request: Request, path: RelativePath) -> None:
@@ -63,11 +63,12 @@ def enforce_directory_caveat(request: Request, path: RelativePath) -> None:
         )
 
 
-async def receive_body(request: Request, store: ArtifactStore, key: ObjectKey) -> int:
-    """Stream the request body into ``key``; returns the byte count."""
-    check_declared_length(request, store)
+async def receive_body(request: Request, store: ArtifactStore, key: ObjectKey, project_limit: int | None) -> int:
+    """Stream the request body into ``key`` under the project's size limit; returns the byte count."""
+    limit = store.limit(project_limit)
+    check_declared_length(request, limit)
     try:
-        return await store.put(key, request.stream())
+        return await store.put(key, request.stream(), max_bytes=limit)
     except ClientDisconnect:
         raise InvalidParameter("The upload was interrupted before the body was complete; nothing was stored.") from None
 

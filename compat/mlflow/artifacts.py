@@ -51,6 +51,8 @@ class Located:
     root: ArtifactRoot
     path: RelativePath
     """Below the run's artifact root; ``ROOT`` for the root itself."""
+    max_bytes: int | None
+    """The project's own size limit on one file (``None``: the instance default)."""
 
 
 def parse_run_path(raw: str) -> tuple[str, str, RelativePath]:
@@ -68,7 +70,8 @@ async def locate(request: Request, permission: Permission, raw_path: str) -> Loc
         project = require_project(request, session, principal, permission)
         refuse_encoded_separators(request, b"/mlflow-artifacts/")
         experiment, run_id, path = parse_run_path(raw_path)
-        return Located(artifacts.run_artifact_root(session, project.project_id, experiment, run_id), path)
+        root = artifacts.run_artifact_root(session, project.project_id, experiment, run_id)
+        return Located(root, path, project.max_artifact_bytes)
 
     return await run_in_unit_of_work(request, work, write=False)
 
@@ -79,7 +82,7 @@ async def upload(request: Request) -> Response:
     if found.path.is_root:
         raise InvalidParameter("The artifact path names the run's artifact root; add a file name.")
     enforce_directory_caveat(request, found.path)
-    await receive_body(request, store_of(request), found.root.key(found.path))
+    await receive_body(request, store_of(request), found.root.key(found.path), found.max_bytes)
     return JSONResponse({})
 
 
@@ -158,7 +161,7 @@ async def complete_multipart(request: Request) -> Response:
         if number is None or number > MAX_PARTS or not isinstance(etag, str) or not etag:
             raise InvalidParameter("Invalid entry in 'parts': expected an object with part_number and etag.")
         parts.append((number, etag))
-    await store_of(request).complete_multipart(found.root.key(target), upload_id, parts)
+    await store_of(request).complete_multipart(found.root.key(target), upload_id, parts, max_bytes=found.max_bytes)
     return JSONResponse({})
 
 

@@ -35,7 +35,7 @@ PATH = "/api/v4/projects/{project}/packages/ml_models/{package}/files/{path:path
 CANDIDATE_PREFIX = "candidate:"
 
 
-async def _locate(request: Request, *, write: bool) -> tuple[ArtifactRoot, RelativePath]:
+async def _locate(request: Request, *, write: bool) -> tuple[ArtifactRoot, RelativePath, int | None]:
     principal = await authenticate(request)
     package = request.path_params["package"]
     if package.startswith(CANDIDATE_PREFIX):
@@ -43,29 +43,31 @@ async def _locate(request: Request, *, write: bool) -> tuple[ArtifactRoot, Relat
     else:
         permission = Permission.WRITE_MODEL_REGISTRY if write else Permission.READ_MODEL_REGISTRY
 
-    def work(session: Session) -> tuple[ArtifactRoot, RelativePath]:
+    def work(session: Session) -> tuple[ArtifactRoot, RelativePath, int | None]:
         project = require_project(request, session, principal, permission)
         refuse_encoded_separators(request, b"/files/")
         path = relative_path(request.path_params["path"])
         if path.is_root:
             raise NotFound("404 File Not Found")
         if not package.startswith(CANDIDATE_PREFIX):
-            return artifacts.version_artifact_root(session, project.project_id, package), path
-        iid = package.removeprefix(CANDIDATE_PREFIX)
-        return artifacts.candidate_artifact_root(session, project.project_id, iid), path
+            root = artifacts.version_artifact_root(session, project.project_id, package)
+        else:
+            iid = package.removeprefix(CANDIDATE_PREFIX)
+            root = artifacts.candidate_artifact_root(session, project.project_id, iid)
+        return root, path, project.max_artifact_bytes
 
     return await run_in_unit_of_work(request, work, write=False)
 
 
 async def upload(request: Request) -> Response:
-    root, path = await _locate(request, write=True)
+    root, path, max_bytes = await _locate(request, write=True)
     enforce_directory_caveat(request, path)
-    await receive_body(request, store_of(request), root.key(path))
+    await receive_body(request, store_of(request), root.key(path), max_bytes)
     return JSONResponse({"message": "201 Created"}, status_code=201)
 
 
 async def download(request: Request) -> Response:
-    root, path = await _locate(request, write=False)
+    root, path, _ = await _locate(request, write=False)
     return await send_object(request, store_of(request), root.key(path), path.segments[-1])
 
 

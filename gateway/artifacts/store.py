@@ -70,9 +70,13 @@ class ArtifactStore:
     def supports_multipart(self) -> bool:
         return self.backend.supports_multipart
 
-    async def put(self, key: ObjectKey, chunks: Chunks) -> int:
+    def limit(self, project_limit: int | None) -> int:
+        """The size limit of one file: the project's own when it has one, else the instance default."""
+        return self.max_file_bytes if project_limit is None else project_limit
+
+    async def put(self, key: ObjectKey, chunks: Chunks, *, max_bytes: int | None = None) -> int:
         """Stream ``chunks`` into ``key``; returns the byte count. ``PayloadTooLarge`` past the limit."""
-        reader = ChunkReader(chunks, self.max_file_bytes)
+        reader = ChunkReader(chunks, self.limit(max_bytes))
         await anyio.to_thread.run_sync(self.backend.put, key, reader, limiter=self._uploads)
         return reader.total
 
@@ -94,11 +98,13 @@ class ArtifactStore:
         upload = await self._call(self.backend.create_multipart, key, num_parts)
         return MultipartUpload(self._seal(key, upload.upload_id), upload.parts)
 
-    async def complete_multipart(self, key: ObjectKey, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
+    async def complete_multipart(
+        self, key: ObjectKey, upload_id: str, parts: Sequence[tuple[int, str]], *, max_bytes: int | None = None
+    ) -> None:
         store_id = self._unseal(key, upload_id)
 
         def complete() -> None:
-            self.backend.complete_multipart(key, store_id, parts, max_bytes=self.max_file_bytes)
+            self.backend.complete_multipart(key, store_id, parts, max_bytes=self.limit(max_bytes))
 
         await self._call(complete)
 

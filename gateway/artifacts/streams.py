@@ -24,8 +24,8 @@ DEFAULT_READ = 1024 * 1024
 
 def too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(
-        f"The artifact file is larger than the {limit}-byte limit (GATEWAY_ARTIFACT_MAX_FILE_BYTES). "
-        "Split it into smaller files."
+        f"The artifact file is larger than this project's {limit}-byte limit (the project's "
+        "max_artifacts_size, else GATEWAY_ARTIFACT_MAX_FILE_BYTES). Split it into smaller files."
     )
 
 

@@ -173,6 +173,7 @@ def project(record: ProjectRecord, base: str, *, simple: bool = False) -> Json:
         **{f"{feature}_access_level": "disabled" for feature in _OFF_FEATURES},
         "model_experiments_access_level": "enabled" if p.model_experiments_enabled else "disabled",
         "model_registry_access_level": "enabled" if p.model_registry_enabled else "disabled",
+        "max_artifacts_size": p.max_artifacts_size,
         "emails_disabled": False,
         "emails_enabled": True,
         "shared_runners_enabled": False,

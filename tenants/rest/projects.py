@@ -15,7 +15,7 @@ from starlette.responses import Response
 from gateway.errors import InvalidParameter, NotFound, PermissionDenied
 from gateway.http import JSONResponse, request_params, run_in_unit_of_work
 from tenants import projects, repository
-from tenants.authorization import GroupPermission, Permission, require_group, require_write_scope
+from tenants.authorization import GroupPermission, Permission, require_admin, require_group, require_write_scope
 from tenants.principal import Principal
 from tenants.rest import presenters
 from tenants.rest.pagination import page_request, paginated
@@ -25,11 +25,12 @@ from tenants.tables import Namespace, Project
 from tenants.validation import check_visibility, check_visibility_within, path_from_name
 from tenants.web import authenticate, require_project
 
-FEATURE_KEYS = (
+SETTINGS_ON_CREATE = (  # applied through update_project right after the project exists
     "model_experiments_access_level",
     "model_registry_access_level",
     "model_experiments_enabled",
     "model_registry_enabled",
+    "max_artifacts_size",
 )
 
 
@@ -81,7 +82,8 @@ async def create_project(request: Request) -> Response:
     namespace_ref = _namespace_ref(params)
     visibility = check_visibility(text(params, "visibility") or "private")
     description = text(params, "description") or ""
-    features = {key: params[key] for key in FEATURE_KEYS if key in params}
+    features = {key: params[key] for key in SETTINGS_ON_CREATE if key in params}
+    _check_admin_only(principal, params)
     base = base_url(request)
 
     def work(session: Session) -> dict[str, Any]:
@@ -111,6 +113,7 @@ async def update_project(request: Request) -> Response:
 
     def work(session: Session) -> dict[str, Any]:
         context = require_project(request, session, principal, Permission.ADMIN_PROJECT)
+        _check_admin_only(principal, params)
         record = projects.project_record(session, context.project_id)
         _check_unsupported_changes(record.project, params)
         visibility = params.get("visibility")
@@ -170,6 +173,12 @@ def _target_namespace(session: Session, principal: Principal, ref: str | None) -
         require_write_scope(principal)
         return namespace
     raise NotFound(f"404 Namespace Not Found: no namespace {ref!r} you can create projects in")
+
+
+def _check_admin_only(principal: Principal, params: Params) -> None:
+    """As on GitLab, only an instance administrator sets a project's ``max_artifacts_size``."""
+    if "max_artifacts_size" in params:
+        require_admin(principal)
 
 
 def _check_unsupported_changes(project: Project, params: Params) -> None:
