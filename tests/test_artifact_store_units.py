@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from gateway.artifacts import ArtifactStore, candidate_root, file_name, relative_path
 from gateway.artifacts.keys import MAX_PATH_BYTES, ArtifactRoot, ObjectKey
 from gateway.artifacts.local import LocalBackend
+from gateway.artifacts.store import Download
 from gateway.artifacts.streams import ChunkReader
 from gateway.errors import InvalidParameter, NotFound, NotImplementedByStore, PayloadTooLarge
 
@@ -189,3 +191,43 @@ def test_store_streams_async_chunks_through_a_worker_thread(tmp_path: Path) -> N
     size, data, message = anyio.run(scenario)
     assert (size, data) == (80, b"a" * 40 + b"b" * 40)
     assert "100-byte limit" in message and "GATEWAY_ARTIFACT_MAX_FILE_BYTES" in message
+
+
+class _RecordingReader:
+    """An open object of three chunks whose reads take a while and leave a trace (a pure unit: no disk)."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self._chunks = [b"1" * 3, b"2" * 3, b"3" * 3]
+
+    @property
+    def size(self) -> int:
+        return 9
+
+    def read(self, size: int, /) -> bytes:
+        self.events.append("read")
+        time.sleep(0.01)
+        assert "close" not in self.events, "read after close"
+        return self._chunks.pop(0) if self._chunks else b""
+
+    def close(self) -> None:
+        self.events.append("close")
+
+
+def test_a_download_reads_the_next_chunk_while_one_is_sent_and_closes_after_the_last_read(tmp_path: Path) -> None:
+    store = ArtifactStore(LocalBackend(tmp_path), max_file_bytes=100, signing_key=b"k")
+
+    async def scenario() -> tuple[bytes, list[str], list[str]]:
+        whole = _RecordingReader()
+        data = b"".join([chunk async for chunk in Download(store, whole)])
+        abandoned = _RecordingReader()
+        chunks = Download(store, abandoned).__aiter__()
+        first = await anext(chunks)  # the second chunk is being read now, ahead of its turn
+        assert first == b"111"
+        await chunks.aclose()  # the client went away
+        return data, whole.events, abandoned.events
+
+    data, whole, abandoned = anyio.run(scenario)
+    assert data == b"111222333"
+    assert whole == ["read", "read", "read", "read", "close"]
+    assert abandoned == ["read", "read", "close"]  # the read ahead ended before the file was closed

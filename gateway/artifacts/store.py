@@ -13,6 +13,8 @@ store itself checks (S3 does; some S3 look-alikes do not).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -42,11 +44,25 @@ class Download:
         self.size = reader.size
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        # The next chunk is read in a worker thread while this one is being sent, so the store and
+        # the socket work at the same time instead of taking turns; a download holds two chunks at most.
+        ahead: asyncio.Task[bytes] | None = self._read_ahead()
         try:
-            while chunk := await self._store._call(self._reader.read, DOWNLOAD_CHUNK):
+            while ahead is not None:
+                chunk = await ahead
+                ahead = None
+                if not chunk:
+                    break
+                ahead = self._read_ahead()
                 yield chunk
         finally:
+            if ahead is not None:  # the client went away: the read in flight must end before the close
+                with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                    await ahead
             await self.aclose()
+
+    def _read_ahead(self) -> asyncio.Task[bytes]:
+        return asyncio.ensure_future(self._store._call(self._reader.read, DOWNLOAD_CHUNK))
 
     async def aclose(self) -> None:
         if not self._closed:
