@@ -104,6 +104,8 @@ def group_record(session: Session, group_id: int) -> GroupRecord:
 
 
 def delete_group(session: Session, group: Namespace) -> None:
-    """Deletes the subgroups, projects, memberships and tokens below it too (ON DELETE CASCADE)."""
+    """Deletes the subgroups, projects, memberships and tokens below it too (ON DELETE CASCADE), then
+    the bot users of those tokens and CI bindings."""
     session.delete(group)
     session.flush()
+    repository.delete_orphaned_bots(session)

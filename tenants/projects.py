@@ -78,8 +78,10 @@ def update_project(session: Session, project: Project, changes: Mapping[str, Any
 
 
 def delete_project(session: Session, project: Project) -> None:
+    """Its runs, models, tokens and CI bindings go by ON DELETE CASCADE; then the bots they acted as."""
     session.delete(project)
     session.flush()
+    repository.delete_orphaned_bots(session)
 
 
 @dataclass(frozen=True, slots=True)

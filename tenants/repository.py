@@ -15,11 +15,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
 
-from sqlalchemy import ColumnElement, Row, Select, and_, exists, false, func, or_, select, true, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from tenants.principal import Principal
-from tenants.tables import AccessToken, GroupMember, Namespace, Project, ProjectMember, User
+from tenants.tables import AccessToken, CiProjectBinding, GroupMember, Namespace, Project, ProjectMember, User
 
 
 def path_prefixes(full_path: str) -> list[str]:
@@ -126,6 +140,21 @@ def _inherited_group_levels(user_id: int, prefixes: Sequence[str], today: date) 
 
 
 # ---------------------------------------------------------------------------------------- tokens
+def delete_orphaned_bots(session: Session) -> int:
+    """Delete the bot users whose project, group or CI binding is gone (their tokens went with it).
+
+    A bot exists only for its access tokens (revoked ones stay as rows) or its CI binding, so a bot
+    with neither belongs to a deleted project or group, as GitLab removes them. Returns how many.
+    """
+    orphaned = (
+        delete(User)
+        .where(User.bot_kind.is_not(None))
+        .where(~exists().where(AccessToken.user_id == User.id))
+        .where(~exists().where(CiProjectBinding.user_id == User.id))
+    )
+    return int(session.execute(orphaned, execution_options={"synchronize_session": False}).rowcount)  # type: ignore[attr-defined]
+
+
 def token_with_owner(session: Session, digest: str) -> tuple[AccessToken, User] | None:
     row = session.execute(
         select(AccessToken, User).join(User, User.id == AccessToken.user_id).where(AccessToken.digest == digest)
