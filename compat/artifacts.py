@@ -1,4 +1,5 @@
-"""Which artifact root a request may touch: the run (candidate) it names, found only in its project.
+"""Which artifact root a request may touch: the run (candidate) or MLflow 3 logged model it names,
+found only in its project.
 
 A run of another project, a run under the wrong experiment and a missing run are one and the same
 answer, 404, so ids never reveal anything outside the caller's project. The roots themselves
@@ -11,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from compat.candidates import experiment_of, get_candidate
+from compat.logged_models.models import find_model
+from compat.logged_models.tables import LoggedModel, LoggedModelRegistration
 from compat.registry.tables import ModelVersion
-from compat.tables import Candidate
-from gateway.artifacts.keys import ArtifactRoot, candidate_root
+from compat.tables import Candidate, Experiment
+from gateway.artifacts.keys import ArtifactRoot, candidate_root, logged_model_root
 from gateway.errors import NotFound
 
 _MAX_IID_DIGITS = 18  # a BIGINT; longer digit strings are simply not ids
@@ -39,14 +42,31 @@ def candidate_artifact_root(session: Session, project_id: int, iid_ref: str) -> 
 
 
 def version_artifact_root(session: Session, project_id: int, id_ref: str) -> ArtifactRoot:
-    """The root of GitLab's ``ml_models/<model version id>`` (its run's files) in ``project_id``."""
+    """The root of GitLab's ``ml_models/<model version id>`` in ``project_id``: its run's files, or
+    its logged model's for a version registered from one (MLflow 3)."""
     if not (id_ref.isascii() and id_ref.isdigit()) or len(id_ref) > _MAX_IID_DIGITS:
         raise NotFound(f"Model version {id_ref!r} not found")
-    iid = session.scalar(
-        select(Candidate.iid)
+    found = session.execute(
+        select(Candidate.iid, LoggedModel.eid)
         .join(ModelVersion, ModelVersion.candidate_id == Candidate.id)
+        .outerjoin(LoggedModelRegistration, LoggedModelRegistration.version_id == ModelVersion.id)
+        .outerjoin(LoggedModel, LoggedModel.id == LoggedModelRegistration.logged_model_id)
         .where(ModelVersion.id == int(id_ref), ModelVersion.project_id == project_id)
-    )
-    if iid is None:
+    ).first()
+    if found is None:
         raise NotFound(f"Model version {id_ref} not found")
-    return candidate_root(project_id, iid)
+    iid, model_id = found
+    return candidate_root(project_id, iid) if model_id is None else logged_model_root(project_id, model_id)
+
+
+def logged_model_artifact_root(session: Session, project_id: int, experiment_ref: str, model_id: str) -> ArtifactRoot:
+    """The root of ``<experiment_ref>/models/<model_id>/artifacts`` in ``project_id``, else ``NotFound``.
+
+    A deleted logged model's files stay reachable (registry versions made from it still serve them),
+    as a deleted run's do.
+    """
+    model = find_model(session, project_id, model_id, allow_deleted=True)
+    experiment_iid = session.scalar(select(Experiment.iid).where(Experiment.id == model.experiment_id))
+    if str(experiment_iid) != experiment_ref:
+        raise NotFound(f"Logged model with ID '{model_id}' not found in experiment {experiment_ref}.")
+    return logged_model_root(project_id, model.eid)

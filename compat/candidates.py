@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from compat import ci_jobs, repository
 from compat.experiments import now_ms
+from compat.logged_models.links import RunModels, models_of_runs
 from compat.metrics import MetricPoint, log_points
 from compat.names import random_run_name
 from compat.run_inputs import inputs_of
@@ -47,6 +48,8 @@ class RunData:
     params: list[tuple[str, str]]
     tags: list[tuple[str, str]]
     inputs: list[CandidateInput]
+    models: RunModels = field(default_factory=lambda: RunModels([], []))
+    """Logged models the run used and produced (MLflow 3)."""
 
 
 def create_candidate(
@@ -179,9 +182,11 @@ def delete_tag(session: Session, candidate: Candidate, key: str) -> None:
 
 
 def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, RunData]:
-    """Latest metrics, params, tags and inputs of many runs in four queries (never the metric history)."""
+    """Latest metrics, params, tags, inputs and logged models of many runs in five queries (never the
+    metric history)."""
     ids = [c.id for c in candidates]
-    data = {i: RunData([], [], [], inputs) for i, inputs in inputs_of(session, ids).items()}
+    models = models_of_runs(session, ids)
+    data = {i: RunData([], [], [], inputs, models[i]) for i, inputs in inputs_of(session, ids).items()}
     if not ids:
         return data
     for metric in session.scalars(

@@ -1,9 +1,11 @@
 """MLflow's proxied-artifact API under ``…/ml/mlflow/api/2.0/mlflow-artifacts/`` and ``server-info``.
 
 Paths are a run's ``artifact_uri`` (``mlflow-artifacts:/<experiment_id>/<run_id>/artifacts``) plus
-the file: ``<experiment_id>/<run_id>/artifacts/<path>``. Each request authenticates, then in one
-read-only unit of work checks the project permission and finds the run **in the URL's project**
-(anything else is 404, like a missing run); the bytes move afterwards, outside the transaction.
+the file: ``<experiment_id>/<run_id>/artifacts/<path>``, or an MLflow 3 logged model's
+(``<experiment_id>/models/<model_id>/artifacts/<path>``, where directories are always allowed: a
+model is a directory). Each request authenticates, then in one read-only unit of work checks the
+project permission and finds the run or model **in the URL's project** (anything else is 404, like
+a missing run); the bytes move afterwards, outside the transaction.
 
 - ``PUT artifacts/<path>`` → ``{}``; ``GET artifacts/<path>`` streams; ``DELETE artifacts/<path>``
   → ``{}`` (a file or a whole directory); ``GET artifacts?path=`` lists one level,
@@ -50,17 +52,40 @@ MAX_PARTS = 10_000  # S3's limit
 class Located:
     root: ArtifactRoot
     path: RelativePath
-    """Below the run's artifact root; ``ROOT`` for the root itself."""
+    """Below the owner's artifact root; ``ROOT`` for the root itself."""
     max_bytes: int | None
     """The project's own size limit on one file (``None``: the instance default)."""
+    directories_allowed: bool = False
+    """A logged model is a directory tree (``MLmodel``, ``model.pkl``…): the run caveat does not apply."""
+
+    def check_directories(self, request: Request, path: RelativePath) -> None:
+        if not self.directories_allowed:
+            enforce_directory_caveat(request, path)
 
 
-def parse_run_path(raw: str) -> tuple[str, str, RelativePath]:
-    """``<experiment_id>/<run_id>/artifacts[/<path>]`` → its parts (400 for unsafe paths, 404 for others)."""
+@dataclass(frozen=True, slots=True)
+class ArtifactPath:
+    experiment: str
+    owner: str
+    """A run id, or a logged model's ``model_id`` when ``logged_model``."""
+    path: RelativePath
+    logged_model: bool
+
+
+def parse_artifact_path(raw: str) -> ArtifactPath:
+    """``<experiment_id>/<run_id>/artifacts[/<path>]`` or ``<experiment_id>/models/<model_id>/artifacts[/<path>]``.
+
+    400 for unsafe paths, 404 for any other shape. Run ids are 32 hex digits, so ``models`` is never one.
+    """
     segments = relative_path(raw).segments
+    if len(segments) >= 4 and segments[1] == "models" and segments[3] == "artifacts":
+        return ArtifactPath(segments[0], segments[2], RelativePath(segments[4:]), logged_model=True)
     if len(segments) < 3 or segments[2] != "artifacts":
-        raise NotFound(f"No run artifacts at '{raw}': expected <experiment_id>/<run_id>/artifacts/<path>.")
-    return segments[0], segments[1], RelativePath(segments[3:])
+        raise NotFound(
+            f"No artifacts at '{raw}': expected <experiment_id>/<run_id>/artifacts/<path> "
+            "or <experiment_id>/models/<model_id>/artifacts/<path>."
+        )
+    return ArtifactPath(segments[0], segments[1], RelativePath(segments[3:]), logged_model=False)
 
 
 async def locate(request: Request, permission: Permission, raw_path: str) -> Located:
@@ -69,9 +94,12 @@ async def locate(request: Request, permission: Permission, raw_path: str) -> Loc
     def work(session: Session) -> Located:
         project = require_project(request, session, principal, permission)
         refuse_encoded_separators(request, b"/mlflow-artifacts/")
-        experiment, run_id, path = parse_run_path(raw_path)
-        root = artifacts.run_artifact_root(session, project.project_id, experiment, run_id)
-        return Located(root, path, project.max_artifact_bytes)
+        parsed = parse_artifact_path(raw_path)
+        if parsed.logged_model:
+            root = artifacts.logged_model_artifact_root(session, project.project_id, parsed.experiment, parsed.owner)
+            return Located(root, parsed.path, project.max_artifact_bytes, directories_allowed=True)
+        root = artifacts.run_artifact_root(session, project.project_id, parsed.experiment, parsed.owner)
+        return Located(root, parsed.path, project.max_artifact_bytes)
 
     return await run_in_unit_of_work(request, work, write=False)
 
@@ -80,8 +108,8 @@ async def locate(request: Request, permission: Permission, raw_path: str) -> Loc
 async def upload(request: Request) -> Response:
     found = await locate(request, WRITE, request.path_params["path"])
     if found.path.is_root:
-        raise InvalidParameter("The artifact path names the run's artifact root; add a file name.")
-    enforce_directory_caveat(request, found.path)
+        raise InvalidParameter("The artifact path names the artifact root; add a file name.")
+    found.check_directories(request, found.path)
     await receive_body(request, store_of(request), found.root.key(found.path), found.max_bytes)
     return JSONResponse({})
 
@@ -125,7 +153,7 @@ async def _multipart_target(request: Request) -> tuple[Located, RelativePath, di
     # The client sends its own local path; as in MLflow's server only the base name is used.
     name = file_name(posixpath.basename(local_path.replace("\\", "/")))
     target = found.path.join(RelativePath((name,)))
-    enforce_directory_caveat(request, target)
+    found.check_directories(request, target)
     return found, target, body
 
 

@@ -42,6 +42,8 @@ def to_route(endpoint: Endpoint) -> Route:
     async def call(request: Request) -> Response:
         principal = await authenticate(request)
         params = await request_params(request)
+        # Path parameters (``logged-models/{model_id}``) win over the same names in the body.
+        params.update({k: v for k, v in request.path_params.items() if k != "project"})
 
         def work(session: Session) -> dict[str, Any]:
             project = require_project(request, session, principal, endpoint.permission)

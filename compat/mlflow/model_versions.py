@@ -2,7 +2,9 @@
 
 ``source``, ``run_id``, ``run_link`` and ``await_creation_for`` on create are accepted and ignored
 (GitLab's documented caveat; ``source=""`` is fine): every version gets a fresh run of its own,
-whose ``run_id`` the response carries, and its files are logged there. ``version`` in requests may
+whose ``run_id`` the response carries, and its files are logged there. MLflow 3's ``model_id``
+(``register_model("models:/<model_id>")``) is the exception: the version then serves that logged
+model's files. ``version`` in requests may
 be the sequence number or the SemVer.
 """
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from compat.logged_models import models as logged_models
 from compat.mlflow import params as p
 from compat.mlflow import registry_presenters as present
 from compat.mlflow import registry_search
@@ -40,7 +43,10 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
     tags = p.key_values(params, "tags", what="tag", limit=p.MAX_TAG_VALUE_LENGTH)
     description = p.optional_str(params, "description") or ""
     source = p.optional_str(params, "source") or ""
+    model_id = p.optional_str(params, "model_id") or None
     model = model_of(session, project, params)
+    # MLflow 3's register_model("models:/<model_id>"): the version's files are that logged model's.
+    logged_model = logged_models.find_model(session, project.project_id, model_id) if model_id else None
     version = versions.create_version(
         session,
         model,
@@ -50,6 +56,7 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
         tags=tags,
         source=source,
         ci=project.principal.ci,
+        logged_model=logged_model,
     )
     return _present(session, version)
 

@@ -45,6 +45,11 @@ def run_artifact_uri(experiment_iid: int, candidate: Candidate) -> str:
     return f"mlflow-artifacts:/{experiment_iid}/{candidate.eid}/artifacts"
 
 
+def logged_model_artifact_uri(experiment_iid: int, model_id: str) -> str:
+    """A logged model's artifact root beside its experiment's runs (SQL twin in ``compat.logged_models.search``)."""
+    return f"mlflow-artifacts:/{experiment_iid}/models/{model_id}/artifacts"
+
+
 def run_info(candidate: Candidate, experiment_iid: int) -> dict[str, Any]:
     info: dict[str, Any] = {
         "run_id": candidate.eid,
@@ -71,8 +76,24 @@ def run(candidate: Candidate, experiment_iid: int, data: RunData) -> dict[str, A
             "params": key_values(data.params),
             "tags": key_values(data.tags),
         },
-        "inputs": {"dataset_inputs": [dataset_input(row) for row in data.inputs]} if data.inputs else {},
+        "inputs": run_inputs(data),
+        "outputs": run_outputs(data),
     }
+
+
+def run_inputs(data: RunData) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    if data.inputs:
+        inputs["dataset_inputs"] = [dataset_input(row) for row in data.inputs]
+    if data.models.inputs:
+        inputs["model_inputs"] = [{"model_id": model_id} for model_id in data.models.inputs]
+    return inputs
+
+
+def run_outputs(data: RunData) -> dict[str, Any]:
+    if not data.models.outputs:
+        return {}
+    return {"model_outputs": [{"model_id": model_id, "step": step} for model_id, step in data.models.outputs]}
 
 
 def dataset_input(row: CandidateInput) -> dict[str, Any]:

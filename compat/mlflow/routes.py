@@ -13,6 +13,7 @@ from starlette.routing import Route
 from compat.mlflow import (
     artifacts,
     experiments,
+    logged_models,
     metrics,
     model_packages,
     model_versions,
@@ -42,7 +43,7 @@ async def unknown_endpoint(request: Request) -> Response:
 
 def mlflow_routes() -> list[Route]:
     endpoints = [*experiments.ENDPOINTS, *runs.ENDPOINTS, *metrics.ENDPOINTS, *searches.ENDPOINTS]
-    endpoints += [*registered_models.ENDPOINTS, *model_versions.ENDPOINTS]
+    endpoints += [*registered_models.ENDPOINTS, *model_versions.ENDPOINTS, *logged_models.ENDPOINTS]
     return [
         *map(to_route, endpoints),
         *artifacts.routes(),

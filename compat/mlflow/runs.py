@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from compat import candidates as service
 from compat import experiments, run_inputs
+from compat.logged_models import runs as logged_model_runs
 from compat.metrics import MetricPoint
 from compat.mlflow import params as p
 from compat.mlflow import presenters
@@ -39,7 +40,7 @@ def _present_run(session: Session, candidate: Candidate) -> dict[str, Any]:
     return {"run": presenters.run(candidate, experiment.iid, data)}
 
 
-def _experiment_for_new_run(session: Session, project: ProjectContext, iid: int) -> Experiment:
+def experiment_for_new_run(session: Session, project: ProjectContext, iid: int) -> Experiment:
     """Experiment ``0`` is the project's "Default", made on first use so a bare ``start_run()`` works."""
     try:
         return experiments.get_experiment(session, project.project_id, iid)
@@ -57,7 +58,7 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
     start_time = p.optional_int(params, "start_time", minimum=0)
     candidate = service.create_candidate(
         session,
-        _experiment_for_new_run(session, project, iid),
+        experiment_for_new_run(session, project, iid),
         user_id=project.principal.user_id,
         user_name=project.principal.username,
         run_name=run_name,
@@ -96,7 +97,12 @@ def restore(session: Session, project: ProjectContext, params: Params) -> dict[s
 
 def log_metric(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
     point = _metric_point(params)
-    service.log_batch(session, _candidate(session, project, params), metrics=[point])
+    linked = _model_metric(params, point)
+    candidate = _candidate(session, project, params)
+    if linked is None:
+        service.log_batch(session, candidate, metrics=[point])
+    else:
+        logged_model_runs.log_batch_with_models(session, candidate, metrics=[], model_metrics=[linked])
     return {}
 
 
@@ -140,24 +146,40 @@ def log_batch(session: Session, project: ProjectContext, params: Params) -> dict
             f"A batch logging request can contain at most {MAX_BATCH_TOTAL} metrics, params and tags in total. "
             f"Got {total}. Please split up the request and try again."
         )
-    points = [_metric_point(_object(item, "metrics")) for item in metrics]
+    points, linked = [], []
+    for item in metrics:
+        point = _metric_point(_object(item, "metrics"))
+        model_metric = _model_metric(item, point)
+        if model_metric is None:
+            points.append(point)
+        else:
+            linked.append(model_metric)
     pairs = [_pair(item, "params", "param", p.MAX_PARAM_VALUE_LENGTH) for item in params_in]
     tags = [_pair(item, "tags", "tag", p.MAX_TAG_VALUE_LENGTH) for item in tags_in]
     candidate = _candidate(session, project, params)
-    service.log_batch(session, candidate, metrics=points, params=pairs, tags=tags, ci=project.principal.ci)
+    ci = project.principal.ci
+    if linked:  # MLflow 3: metrics of a logged model (``model_id``) go to the model too
+        logged_model_runs.log_batch_with_models(
+            session, candidate, metrics=points, model_metrics=linked, params=pairs, tags=tags, ci=ci
+        )
+    else:
+        service.log_batch(session, candidate, metrics=points, params=pairs, tags=tags, ci=ci)
     return {}
 
 
 def log_inputs(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    """Datasets are stored and shown in the run; MLflow 3's ``models`` inputs are accepted and ignored."""
+    """Datasets are stored and shown in the run; so are MLflow 3's ``models`` inputs (logged models it used)."""
     datasets = _list(params, "datasets")
     if len(datasets) > MAX_BATCH_DATASETS:
         raise InvalidParameter(f"A log-inputs request can contain at most {MAX_BATCH_DATASETS} datasets.")
-    _list(params, "models")
+    models = [p.required_str(_object(item, "models"), "model_id") for item in _list(params, "models")]
+    if len(models) > MAX_BATCH_DATASETS:
+        raise InvalidParameter(f"A log-inputs request can contain at most {MAX_BATCH_DATASETS} models.")
     inputs = [_dataset_input(_object(item, "datasets")) for item in datasets]
     candidate = _candidate(session, project, params)
     service.require_active(candidate)
     run_inputs.log_inputs(session, candidate, inputs)
+    logged_model_runs.log_model_inputs(session, candidate, models)
     return {}
 
 
@@ -237,6 +259,16 @@ def _param_text(value: Any) -> Any:
 
 
 _SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf, "inf": math.inf, "-inf": -math.inf}
+
+
+def _model_metric(params: Params, point: MetricPoint) -> logged_model_runs.ModelMetric | None:
+    """MLflow 3 sends ``model_id`` (and the dataset) with metrics of a logged model."""
+    model_id = p.optional_str(params, "model_id")
+    if not model_id:
+        return None
+    dataset_name = p.optional_str(params, "dataset_name") or None
+    dataset_digest = p.optional_str(params, "dataset_digest") or None
+    return logged_model_runs.ModelMetric(point, model_id, dataset_name, dataset_digest)
 
 
 def _metric_point(params: Params) -> MetricPoint:

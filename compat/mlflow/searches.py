@@ -28,7 +28,7 @@ MAX_RESULTS_LIMIT = 50_000  # MLflow's SEARCH_MAX_RESULTS_THRESHOLD
 
 
 def search_runs(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    experiment_iids = _experiment_ids(params)
+    experiment_iids = experiment_ids(params)
     filter_text = p.optional_str(params, "filter") or ""
     order_texts = p.order_by(params)
     view_type = p.view_type(params, "run_view_type")
@@ -78,7 +78,7 @@ def search_experiments(session: Session, project: ProjectContext, params: Params
 
 
 # ---------------------------------------------------------------------------------------- parsing
-def _experiment_ids(params: Params) -> list[int]:
+def experiment_ids(params: Params) -> list[int]:
     raw = params.get("experiment_ids")
     if isinstance(raw, str | int) and not isinstance(raw, bool):
         raw = [raw]  # a query string with one id, or a hand-written client

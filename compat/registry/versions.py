@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from compat import candidates, repository
 from compat.experiments import now_ms
+from compat.logged_models.tables import LoggedModel, LoggedModelRegistration
 from compat.registry import semver
 from compat.registry.models import check_description
 from compat.registry.tables import Model, ModelAlias, ModelVersion, ModelVersionTag
@@ -38,8 +39,13 @@ def create_version(
     tags: Sequence[tuple[str, str]],
     source: str,
     ci: CiJob | None = None,
+    logged_model: LoggedModel | None = None,
 ) -> ModelVersion:
-    """A new version and its run; a CI job token's version runs carry its job tags, as its other runs do."""
+    """A new version and its run; a CI job token's version runs carry its job tags, as its other runs do.
+
+    A version made from an MLflow 3 logged model (``models:/<model_id>``) keeps a link to it: its files
+    are the logged model's, which are referenced, not copied.
+    """
     check_description(description)
     tag_map = dict(tags)
     wanted = semver.parse(tag_map[VERSION_TAG]) if VERSION_TAG in tag_map else None
@@ -86,6 +92,9 @@ def create_version(
         raise AlreadyExists(f"Model {model.name!r} already has version {number.text}.") from None
     tag_map[VERSION_TAG] = number.text
     repository.upsert_key_values(session, ModelVersionTag, "version_id", version.id, list(tag_map.items()))
+    if logged_model is not None:
+        session.add(LoggedModelRegistration(version_id=version.id, logged_model_id=logged_model.id))
+        session.flush()
     model.last_update_time = created
     return version
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compat.logged_models.tables import LoggedModel, LoggedModelRegistration
 from compat.registry import models, versions
 from compat.registry.tables import Model, ModelAlias, ModelVersion
 from compat.tables import Candidate, Experiment
@@ -21,6 +22,8 @@ class VersionView:
     experiment_iid: int
     tags: list[tuple[str, str]]
     aliases: list[str]
+    logged_model: tuple[str, int] | None = None
+    """``(model_id, experiment iid)`` of the MLflow 3 logged model whose files this version serves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,15 @@ def version_views(session: Session, rows: Sequence[ModelVersion]) -> list[Versio
         select(ModelAlias.version_id, ModelAlias.alias).where(ModelAlias.version_id.in_(ids)).order_by(ModelAlias.alias)
     ):
         aliases[version_id].append(alias)
+    logged = {
+        version_id: (eid, iid)
+        for version_id, eid, iid in session.execute(
+            select(LoggedModelRegistration.version_id, LoggedModel.eid, Experiment.iid)
+            .join(LoggedModel, LoggedModel.id == LoggedModelRegistration.logged_model_id)
+            .join(Experiment, Experiment.id == LoggedModel.experiment_id)
+            .where(LoggedModelRegistration.version_id.in_(ids))
+        )
+    }
     return [
         VersionView(
             version=row,
@@ -59,6 +71,7 @@ def version_views(session: Session, rows: Sequence[ModelVersion]) -> list[Versio
             experiment_iid=experiment_iids[model_rows[row.model_id].experiment_id],
             tags=tags[row.id],
             aliases=aliases[row.id],
+            logged_model=logged.get(row.id),
         )
         for row in rows
     ]

@@ -17,7 +17,15 @@ import urllib3
 from minio import Minio
 
 from gateway.artifacts.backend import MULTIPART_NOT_SUPPORTED, Entry, MultipartUpload, PartTarget, StorageBackend
-from gateway.artifacts.keys import ArtifactRoot, ObjectKey, RelativePath, candidate_root, file_name, relative_path
+from gateway.artifacts.keys import (
+    ArtifactRoot,
+    ObjectKey,
+    RelativePath,
+    candidate_root,
+    file_name,
+    logged_model_root,
+    relative_path,
+)
 from gateway.artifacts.local import LocalBackend
 from gateway.artifacts.s3 import S3Backend
 from gateway.artifacts.store import CONCURRENT_STORE_CALLS, CONCURRENT_UPLOADS, ArtifactStore, Download
@@ -35,6 +43,7 @@ __all__ = [
     "RelativePath",
     "candidate_root",
     "file_name",
+    "logged_model_root",
     "open_artifact_store",
     "relative_path",
 ]

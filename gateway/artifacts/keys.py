@@ -4,7 +4,7 @@ Owns: validation of client-supplied relative paths and the per-project key layou
 
     projects/<project_id>/candidates/<candidate_iid>/<relative path>
     projects/<project_id>/model_versions/<id>/<relative path>      (issue 5)
-    projects/<project_id>/logged_models/<id>/<relative path>       (MLflow 3 logged models)
+    projects/<project_id>/logged_models/<model_id>/<relative path> (MLflow 3 logged models)
 
 A stored key always starts with its project's prefix, and a relative path can never climb out
 of it: ``..`` and ``.`` segments, absolute paths, backslashes, NUL and other control characters,
@@ -123,3 +123,8 @@ class ArtifactRoot:
 
 def candidate_root(project_id: int, candidate_iid: int) -> ArtifactRoot:
     return ArtifactRoot(project_id, "candidates", candidate_iid)
+
+
+def logged_model_root(project_id: int, model_id: str) -> ArtifactRoot:
+    """An MLflow 3 logged model's files, by its ``model_id`` (random and never reused)."""
+    return ArtifactRoot(project_id, "logged_models", model_id)
