@@ -157,7 +157,7 @@ emit(out)
 def test_mlflow_2_7_1_logs_and_loads_a_model_at_the_run_root(
     client_version: dict[str, MlflowClientRunner], artifact_server: LiveServer, world: World
 ) -> None:
-    """MLflow 3's ``log_model`` also needs logged models (a later issue); 2.7.1's needs only artifacts."""
+    """2.7.1's ``log_model`` needs only artifacts (MLflow 3's logged models: test_mlflow_client_logged_models.py)."""
     mlflow_client = client_version["2.7.1"]
     project = world.project()
     token = world.member_token(project, Role.DEVELOPER)
@@ -178,11 +178,8 @@ with mlflow.start_run() as run:
     mlflow.log_artifacts(str(nested), "outdir")
     mlflow.log_text("x", "texts/notes.txt")
 
-def names_below(path):
-    if hasattr(mlflow.artifacts, "list_artifacts"):  # 3.x: the run-level call with a path needs logged models
-        infos = mlflow.artifacts.list_artifacts(artifact_uri=f"{run.info.artifact_uri}/{path}")
-    else:
-        infos = MlflowClient().list_artifacts(run.info.run_id, path)
+def names_below(path):  # (3.x asks logged-models/search for a model named after the path first)
+    infos = MlflowClient().list_artifacts(run.info.run_id, path)
     return sorted([os.path.basename(f.path), f.is_dir] for f in infos)
 
 out = {"root": sorted([f.path, f.is_dir] for f in MlflowClient().list_artifacts(run.info.run_id))}
