@@ -1,9 +1,9 @@
-"""``mlgateway gc``: permanently remove soft-deleted runs and experiments, then their artifacts.
+"""``mlgateway gc``: permanently remove soft-deleted runs, experiments and logged models, then their artifacts.
 
 Composition root (it joins the database and the artifact store): the database rows go first, in
 one transaction, then the files; a run's files are only ever removed once its row is gone. The
-store is then swept for run folders with no run left at all (model versions, models and projects
-delete their runs outright), so nothing outlives its owner.
+store is then swept for run and logged-model folders with no owner row left at all (model versions,
+models and projects delete theirs outright), so nothing outlives its owner.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import orjson
 from compat import garbage
 from gateway.artifacts import open_artifact_store
 from gateway.artifacts.backend import StorageBackend
-from gateway.artifacts.keys import ObjectKey, candidate_root
+from gateway.artifacts.keys import ObjectKey, candidate_root, logged_model_root
 from gateway.cli_serve import JSON_FLAG, prepare_database
 from gateway.db import Database
 from gateway.errors import InvalidParameter
@@ -59,34 +59,48 @@ def run_gc(args: argparse.Namespace, settings: Settings) -> int:
         if not args.dry_run:
             for project_id, iid in purged.runs:
                 backend.delete(candidate_root(project_id, iid).prefix)
+            for project_id, model_id in purged.logged_models:
+                backend.delete(logged_model_root(project_id, model_id).prefix)
             orphans = _sweep_orphans(backend, database)
     finally:
         database.dispose()
-    report = {"experiments": purged.experiments, "runs": len(purged.runs), "orphan_run_folders": orphans}
+    report = {
+        "experiments": purged.experiments,
+        "runs": len(purged.runs),
+        "logged_models": len(purged.logged_models),
+        "orphan_folders": orphans,
+    }
     if args.json:
         print(orjson.dumps({**report, "dry_run": args.dry_run}).decode())
     else:
         verb = "would remove" if args.dry_run else "removed"
         print(
-            f"{verb} {report['experiments']} experiments and {report['runs']} runs with their artifacts; "
-            f"{orphans} orphaned run folders swept"
+            f"{verb} {report['experiments']} experiments, {report['runs']} runs and "
+            f"{report['logged_models']} logged models with their artifacts; {orphans} orphaned folders swept"
         )
     return 0
 
 
 def _sweep_orphans(backend: StorageBackend, database: Database) -> int:
-    """Folders are listed before the runs are read: a folder only appears after its run row is
-    committed, so a run created during the sweep is always seen as live."""
+    """Folders are listed before the owners are read: a folder only appears after its owner's row
+    is committed, so a run or logged model created during the sweep is always seen as live."""
     swept = 0
     for project in backend.list(ObjectKey("projects")):
         if not (project.is_dir and project.name.isdigit()):
             continue
-        runs = ObjectKey(f"projects/{project.name}/candidates")
-        folders = backend.list(runs)
+        project_id = int(project.name)
+        runs = ObjectKey(f"projects/{project_id}/candidates")
+        models = ObjectKey(f"projects/{project_id}/logged_models")
+        run_folders, model_folders = backend.list(runs), backend.list(models)
         with database.unit_of_work(write=False) as session:
-            live = garbage.live_run_iids(session, int(project.name))
-        for folder in folders:
-            if folder.name.isdigit() and int(folder.name) not in live:
+            live_runs = garbage.live_run_iids(session, project_id)
+            live_models = garbage.live_logged_model_ids(session, project_id)
+        for folder in run_folders:
+            if folder.name.isdigit() and int(folder.name) not in live_runs:
                 backend.delete(ObjectKey(f"{runs}/{folder.name}"))
+                swept += 1
+        for folder in model_folders:
+            if folder.is_dir and folder.name not in live_models:
+                backend.delete(ObjectKey(f"{models}/{folder.name}"))
                 swept += 1
     return swept

@@ -75,3 +75,44 @@ def test_durations(text: str, seconds: int) -> None:
 def test_bad_duration_is_refused() -> None:
     with pytest.raises(InvalidParameter, match="30d"):
         cli_gc.parse_duration("a month")
+
+
+def test_gc_removes_deleted_logged_models_unless_a_version_serves_their_files(
+    live_server: LiveServer, world: World, settings: Settings
+) -> None:
+    project = world.project()
+    client = ArtifactHttp(live_server, project.id, world.member_token(project, Role.MAINTAINER))
+    tracking = client.tracking
+    experiment = tracking.experiment()
+    doomed_experiment = tracking.experiment()
+    models = {}
+    for name, where in (("deleted", experiment), ("registered", experiment), ("kept", experiment)):
+        models[name] = tracking.ok("/logged-models", {"experiment_id": where, "name": name})["model"]["info"]
+    models["in_deleted_experiment"] = tracking.ok("/logged-models", {"experiment_id": doomed_experiment, "name": "x"})[
+        "model"
+    ]["info"]
+    for info in models.values():
+        root = str(info["artifact_uri"]).removeprefix("mlflow-artifacts:/")
+        assert client.put(f"{root}/MLmodel", b"flavors: {}").status_code == 200
+    registered_id = models["registered"]["model_id"]
+    registry_name = unique("model")
+    tracking.ok("/registered-models/create", {"name": registry_name})
+    tracking.ok("/model-versions/create", {"name": registry_name, "model_id": registered_id})
+    for name in ("deleted", "registered"):
+        answer = httpx.delete(tracking.base + f"/logged-models/{models[name]['model_id']}", headers=tracking.headers)
+        assert answer.status_code == 200
+    tracking.ok("/experiments/delete", {"experiment_id": doomed_experiment})
+    data = settings.data_dir / "artifacts" / "projects" / str(project.id) / "logged_models"
+    assert len(list(data.iterdir())) == 4
+
+    gc(settings, "1d")  # deleted moments ago: too young
+    assert len(list(data.iterdir())) == 4
+    gc(settings)
+    survivors = {folder.name for folder in data.iterdir()}
+    assert survivors == {models["registered"]["model_id"], models["kept"]["model_id"]}
+    download = tracking.get("/model-versions/get-download-uri", name=registry_name, version="1").json()
+    assert client.get(download["artifact_uri"].removeprefix("mlflow-artifacts:/") + "/MLmodel").content == (
+        b"flavors: {}"
+    )
+    gone = tracking.get(f"/logged-models/{models['deleted']['model_id']}", allow_deleted="true")
+    assert gone.status_code == 404
