@@ -15,8 +15,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from compat import ci_jobs, repository
@@ -24,6 +25,7 @@ from compat.experiments import now_ms
 from compat.logged_models.links import RunModels, models_of_runs
 from compat.metrics import MetricPoint, log_points
 from compat.names import random_run_name
+from compat.registry.tables import ModelVersion
 from compat.run_inputs import inputs_of
 from compat.tables import (
     Candidate,
@@ -38,6 +40,7 @@ from tenants.principal import CiJob
 
 RUN_NAME_TAG = "mlflow.runName"
 MAX_RUN_NAME_LENGTH = 250
+MAX_BULK_RUNS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,72 @@ def restore_candidate(session: Session, candidate: Candidate) -> None:
     candidate.lifecycle_stage = "active"
     candidate.deleted_time = None
     session.flush()
+
+
+def delete_runs_created_before(
+    session: Session, experiment: Experiment, *, max_timestamp_ms: int, max_runs: int
+) -> int:
+    """Soft-delete up to ``max_runs`` active runs started at or before ``max_timestamp_ms``, oldest first.
+
+    Runs that are model versions are left alone (deleting one on its own is refused): they are not counted.
+    """
+    chosen = (
+        select(Candidate.id)
+        .where(
+            Candidate.experiment_id == experiment.id,
+            Candidate.lifecycle_stage == "active",
+            Candidate.start_time <= max_timestamp_ms,
+            Candidate.id.not_in(select(ModelVersion.candidate_id)),
+        )
+        .order_by(Candidate.start_time, Candidate.id)
+        .limit(max_runs)
+    )
+    return _set_stage(session, chosen, "deleted", now_ms())
+
+
+def restore_runs_deleted_since(
+    session: Session, experiment: Experiment, *, min_timestamp_ms: int, max_runs: int
+) -> int:
+    """Restore up to ``max_runs`` runs deleted at or after ``min_timestamp_ms``, in the order they were deleted."""
+    chosen = (
+        select(Candidate.id)
+        .where(
+            Candidate.experiment_id == experiment.id,
+            Candidate.lifecycle_stage == "deleted",
+            Candidate.deleted_time >= min_timestamp_ms,
+        )
+        .order_by(Candidate.deleted_time, Candidate.id)
+        .limit(max_runs)
+    )
+    return _set_stage(session, chosen, "active", None)
+
+
+def set_stage_of_runs(session: Session, project_id: int, run_ids: Sequence[str], *, deleted: bool) -> int:
+    """Delete or restore the listed runs of ``project_id`` (the web UI's selection); unknown ids are 404.
+
+    Deleting refuses the whole selection if one of them is a model version, as ``delete_candidate`` does.
+    """
+    wanted = set(run_ids)
+    rows = list(session.scalars(select(Candidate).where(Candidate.project_id == project_id, Candidate.eid.in_(wanted))))
+    missing = wanted - {row.eid for row in rows}
+    if missing:
+        raise NotFound(f"Run with id={sorted(missing)[0]} not found")
+    for row in rows:
+        if deleted and row.lifecycle_stage == "active":
+            delete_candidate(session, row)
+        elif not deleted and row.lifecycle_stage == "deleted":
+            restore_candidate(session, row)
+    return len(rows)
+
+
+def _set_stage(session: Session, chosen: Any, stage: str, deleted_time: int | None) -> int:
+    result = session.execute(
+        update(Candidate)
+        .where(Candidate.id.in_(chosen.scalar_subquery()))
+        .values(lifecycle_stage=stage, deleted_time=deleted_time)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def log_batch(

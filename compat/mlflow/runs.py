@@ -183,7 +183,40 @@ def log_inputs(session: Session, project: ProjectContext, params: Params) -> dic
     return {}
 
 
+def delete_runs(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    """Bulk delete by creation time (Databricks' ``delete-runs``, seed 004): ``{"runs_deleted": n}``."""
+    iid = p.entity_id(params, "experiment_id")
+    max_timestamp = p.required_int(params, "max_timestamp_millis", minimum=0)
+    max_runs = _max_runs(params)
+    experiment = experiments.get_experiment(session, project.project_id, iid)
+    deleted = service.delete_runs_created_before(session, experiment, max_timestamp_ms=max_timestamp, max_runs=max_runs)
+    return {"runs_deleted": deleted}
+
+
+def restore_runs(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+    """Bulk restore by deletion time (Databricks' ``restore-runs``, seed 004): ``{"runs_restored": n}``."""
+    iid = p.entity_id(params, "experiment_id")
+    min_timestamp = p.required_int(params, "min_timestamp_millis", minimum=0)
+    max_runs = _max_runs(params)
+    experiment = experiments.get_experiment(session, project.project_id, iid)
+    restored = service.restore_runs_deleted_since(
+        session, experiment, min_timestamp_ms=min_timestamp, max_runs=max_runs
+    )
+    return {"runs_restored": restored}
+
+
 # ---------------------------------------------------------------------------------------- parsing
+def _max_runs(params: Params) -> int:
+    max_runs = p.optional_int(params, "max_runs", minimum=1)
+    if max_runs is None:
+        return service.MAX_BULK_RUNS
+    if max_runs > service.MAX_BULK_RUNS:
+        raise InvalidParameter(
+            f"Invalid value {max_runs} for parameter 'max_runs': at most {service.MAX_BULK_RUNS} runs per request."
+        )
+    return max_runs
+
+
 _DATASET_LIMITS = {
     "name": 500,
     "digest": 36,
@@ -305,4 +338,9 @@ ENDPOINTS = [
     Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
     Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE),
     Endpoint("POST", f"{BASE}/log-inputs", log_inputs, WRITE),
+    # Seed 004's bulk calls, at our runs/ prefix and at the Databricks path its client snippet posts to.
+    Endpoint("POST", f"{BASE}/delete-runs", delete_runs, WRITE),
+    Endpoint("POST", f"{BASE}/restore-runs", restore_runs, WRITE),
+    Endpoint("POST", "/api/2.0/mlflow/databricks/runs/delete-runs", delete_runs, WRITE),
+    Endpoint("POST", "/api/2.0/mlflow/databricks/runs/restore-runs", restore_runs, WRITE),
 ]
