@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from compat.mlflow.routes import mlflow_routes, package_routes
+from compat.web.routes import asset_files, web_routes
 from gateway.artifacts import ArtifactStore, open_artifact_store
 from gateway.db import Database
 from gateway.errors import GatewayError
@@ -25,9 +26,12 @@ from gateway.health import health_routes
 from gateway.http import gateway_error_handler, http_exception_handler, unhandled_error_handler
 from gateway.middleware import AccessLog, BodySizeLimit, EncodedPathSegments
 from gateway.settings import Settings
+from gateway.static_assets import StaticAssets
 from tenants.authentication import Authenticator
 from tenants.ci_tokens import CiTokenVerifier
 from tenants.rest.routes import admin_routes
+from tenants.web import pages
+from tenants.web.sessions import WebSessions
 
 
 class AppState(TypedDict):
@@ -35,6 +39,8 @@ class AppState(TypedDict):
     database: Database
     authenticator: Authenticator
     artifacts: ArtifactStore
+    web_sessions: WebSessions
+    static_assets: StaticAssets
     shutting_down: threading.Event
 
 
@@ -59,6 +65,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         ci_server_url=settings.ci_server_url,
     )
     artifacts = open_artifact_store(settings)
+    web_sessions = WebSessions(settings.secret_key_bytes(), settings.web_session_ttl_s)
+    static_assets = StaticAssets({**pages.ASSETS, **asset_files()})
     shutting_down = threading.Event()
 
     @asynccontextmanager
@@ -68,6 +76,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             database=db,
             authenticator=authenticator,
             artifacts=artifacts,
+            web_sessions=web_sessions,
+            static_assets=static_assets,
             shutting_down=shutting_down,
         )
         shutting_down.set()
@@ -79,6 +89,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         *mlflow_routes(),
         *package_routes(),
         *admin_routes(),
+        *pages.sign_in_routes(),
+        *web_routes(),
+        *static_assets.routes(),
     ]
     return Starlette(
         routes=routes,

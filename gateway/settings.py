@@ -69,6 +69,8 @@ class Settings:
     sqlite_busy_timeout_ms: int = 15_000
     token_last_used_interval_s: int = 600
     """``last_used_at`` is written at most once per this many seconds per token (GitLab: 10 min)."""
+    web_session_ttl_s: int = 86_400
+    """How long a web UI sign-in lasts before the person signs in again."""
     ci_issuers: tuple[CiIssuer, ...] = ()
     """Trusted CI issuers whose OIDC ID tokens authenticate jobs: JSON, or a file path (``gateway.ci_issuers``)."""
     ci_server_url: str = ""
@@ -141,6 +143,8 @@ class Settings:
             raise SettingsError("GATEWAY_PORT must be between 1 and 65535")
         if self.workers < 1:
             raise SettingsError("GATEWAY_WORKERS must be at least 1")
+        if not 60 <= self.web_session_ttl_s <= 90 * 86_400:
+            raise SettingsError("GATEWAY_WEB_SESSION_TTL_S must be between 60 and 7776000 (90 days)")
         if self.max_body_bytes < 1024:
             raise SettingsError("GATEWAY_MAX_BODY_BYTES must be at least 1024")
         if self.artifact_directories not in ("reject", "allow"):

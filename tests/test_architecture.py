@@ -2,6 +2,7 @@
 
 composition roots   gateway.app, gateway.__main__, gateway.cli_*, gateway.migrations
 compat.mlflow       the MLflow dialect
+compat.web          the web UI's ML pages (a presentation layer beside the MLflow dialect)
 compat              the ML domain
 tenants             tenancy, tokens, permissions
 gateway (kernel)    settings, db, errors, http, middleware, storage, logging
@@ -22,7 +23,7 @@ COMPOSITION_ROOTS = ("gateway.app", "gateway.__main__", "gateway.cli_", "gateway
 def layer(module: str) -> int:
     if module.startswith(COMPOSITION_ROOTS):
         return 4
-    if module.startswith("compat.mlflow"):
+    if module.startswith(("compat.mlflow", "compat.web")):
         return 3
     if module.startswith("compat"):
         return 2
@@ -65,7 +66,7 @@ def test_imports_point_down(module: str) -> None:
 
 def test_services_do_not_touch_http() -> None:
     """Domain code raises domain errors; only web modules know Starlette."""
-    web_modules = ("tenants.rest", "tenants.web", "compat.mlflow")
+    web_modules = ("tenants.rest", "tenants.web", "compat.mlflow", "compat.web")
     for module, path in MODULES.items():
         if layer(module) in (1, 2) and not module.startswith(web_modules):
             text = path.read_text()
@@ -73,4 +74,11 @@ def test_services_do_not_touch_http() -> None:
 
 
 def test_walk_sees_the_packages() -> None:
-    assert {"gateway.db", "tenants.authorization", "compat.mlflow.routes"} <= set(MODULES)
+    assert {"gateway.db", "tenants.authorization", "compat.mlflow.routes", "compat.web.routes"} <= set(MODULES)
+
+
+def test_the_web_pages_do_not_speak_mlflow() -> None:
+    """``compat.web`` sits beside the MLflow dialect, not on top of it."""
+    for module, path in MODULES.items():
+        if module.startswith("compat.web"):
+            assert not any(t.startswith("compat.mlflow") for t in imported_modules(path)), module

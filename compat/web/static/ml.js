@@ -1,0 +1,139 @@
+// mlgateway ML pages: plotly.js charts drawn from the gateway's read-only JSON (no inline scripts).
+"use strict";
+(() => {
+  const PLOT_CONFIG = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+  const COLORS = ["#1f75cb", "#e24329", "#108548", "#6b4fbb", "#ab6100", "#0b7d85", "#c91c00", "#5c5c5c"];
+
+  function layout(title, xTitle, extra) {
+    return Object.assign({
+      title: { text: title, font: { size: 14 } },
+      margin: { l: 56, r: 16, t: 40, b: 44 },
+      xaxis: { title: { text: xTitle }, automargin: true },
+      yaxis: { automargin: true },
+      legend: { orientation: "h", y: -0.25 },
+      height: 300,
+    }, extra || {});
+  }
+
+  function xValues(series, mode) {
+    if (mode === "time") return series.time.map((t) => new Date(t));
+    if (mode === "relative") {
+      const first = series.time.length ? Math.min(...series.time) : 0;
+      return series.time.map((t) => (t - first) / 1000);
+    }
+    return series.step;
+  }
+
+  const AXIS_TITLES = { step: "step", time: "time", relative: "seconds since the first point" };
+
+  function drawHistories(container, data, mode) {
+    const keys = [...new Set(data.runs.flatMap((run) => Object.keys(run.metrics)))].sort();
+    container.replaceChildren();
+    keys.forEach((key) => {
+      const div = document.createElement("div");
+      div.className = "chart";
+      div.dataset.metric = key;
+      container.appendChild(div);
+      const traces = data.runs
+        .filter((run) => run.metrics[key])
+        .map((run, i) => ({
+          x: xValues(run.metrics[key], mode),
+          y: run.metrics[key].value,
+          name: run.name,
+          type: "scatter",
+          mode: run.metrics[key].value.length > 1 ? "lines" : "markers",
+          line: { color: COLORS[i % COLORS.length], width: 2 },
+          connectgaps: false,
+        }));
+      Plotly.newPlot(div, traces, layout(key, AXIS_TITLES[mode], { showlegend: data.runs.length > 1 }), PLOT_CONFIG);
+    });
+  }
+
+  function setUpHistories() {
+    const container = document.querySelector("[data-metric-charts]");
+    if (!container || typeof Plotly === "undefined") return;
+    const axis = document.querySelector("[data-x-axis]");
+    fetch(container.dataset.metricCharts, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((response) => {
+        if (!response.ok) throw new Error(`metric history: HTTP ${response.status}`);
+        return response.json();
+      })
+      .then((data) => {
+        const draw = () => drawHistories(container, data, axis ? axis.value : "step");
+        draw();
+        if (axis) axis.addEventListener("change", draw);
+      })
+      .catch((error) => {
+        container.textContent = `Could not load the metric history (${error.message}).`;
+      });
+  }
+
+  function numeric(values) {
+    return values.every((v) => v === null || v === undefined || (v !== "" && !Number.isNaN(Number(v))));
+  }
+
+  function setUpComparePlots() {
+    const source = document.getElementById("compare-data");
+    if (!source || typeof Plotly === "undefined") return;
+    const data = JSON.parse(source.textContent);
+    const fields = [];
+    const paramKeys = [...new Set(data.runs.flatMap((run) => Object.keys(run.params)))].sort();
+    const metricKeys = [...new Set(data.runs.flatMap((run) => Object.keys(run.metrics)))].sort();
+    paramKeys.forEach((key) => fields.push({ label: `params.${key}`, values: data.runs.map((r) => r.params[key]) }));
+    metricKeys.forEach((key) => fields.push({ label: `metrics.${key}`, values: data.runs.map((r) => r.metrics[key]) }));
+    const names = data.runs.map((run) => run.name);
+
+    const dimensions = fields.map((field) => {
+      if (numeric(field.values)) {
+        return { label: field.label, values: field.values.map((v) => (v === undefined || v === null ? NaN : Number(v))) };
+      }
+      const categories = [...new Set(field.values.map((v) => (v === undefined ? "" : String(v))))].sort();
+      return {
+        label: field.label,
+        values: field.values.map((v) => categories.indexOf(v === undefined ? "" : String(v))),
+        tickvals: categories.map((_, i) => i),
+        ticktext: categories,
+      };
+    });
+    const parallel = document.getElementById("parallel-coordinates");
+    if (dimensions.length >= 2) {
+      const lastMetric = dimensions[dimensions.length - 1];
+      Plotly.newPlot(parallel, [{
+        type: "parcoords",
+        dimensions: dimensions.slice(0, 12),
+        line: { color: lastMetric.values, colorscale: "Viridis", showscale: true },
+      }], layout("Parallel coordinates", "", { height: 420, margin: { l: 64, r: 64, t: 64, b: 32 } }), PLOT_CONFIG);
+    } else {
+      parallel.textContent = "Parallel coordinates need at least two params or metrics.";
+    }
+
+    const selects = document.querySelectorAll("[data-scatter-axis]");
+    selects.forEach((select, index) => {
+      fields.forEach((field, i) => select.add(new Option(field.label, String(i))));
+      const preferred = index === 0 ? Math.max(0, paramKeys.length - 1) : fields.length - 1;
+      select.value = String(Math.max(0, Math.min(preferred, fields.length - 1)));
+    });
+    const scatter = document.getElementById("scatter");
+    const drawScatter = () => {
+      if (!fields.length) {
+        scatter.textContent = "These runs have no params or metrics to plot.";
+        return;
+      }
+      const [x, y] = [...selects].map((select) => fields[Number(select.value)]);
+      Plotly.newPlot(scatter, [{
+        type: "scatter",
+        mode: "markers+text",
+        x: x.values,
+        y: y.values,
+        text: names,
+        textposition: "top center",
+        marker: { size: 12, color: COLORS.slice(0, names.length) },
+      }], layout("Scatter", x.label, { height: 420, yaxis: { title: { text: y.label }, automargin: true } }), PLOT_CONFIG);
+    };
+    selects.forEach((select) => select.addEventListener("change", drawScatter));
+    drawScatter();
+  }
+
+  setUpHistories();
+  setUpComparePlots();
+})();
