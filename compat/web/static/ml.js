@@ -6,7 +6,7 @@
 
   function layout(title, xTitle, extra) {
     return Object.assign({
-      title: { text: title, font: { size: 14 } },
+      title: { text: title, font: { size: 14 }, x: 0.02, xanchor: "left" },
       margin: { l: 56, r: 16, t: 40, b: 44 },
       xaxis: { title: { text: xTitle }, automargin: true },
       yaxis: { automargin: true },
@@ -72,6 +72,53 @@
     return values.every((v) => v === null || v === undefined || (v !== "" && !Number.isNaN(Number(v))));
   }
 
+  // Parallel coordinates drawn as SVG lines over normalised axes: plotly's own "parcoords" trace needs
+  // WebGL (missing in many locked-down browsers) and code generation our Content-Security-Policy forbids.
+  function drawParallel(target, dimensions, names) {
+    if (dimensions.length < 2) {
+      target.textContent = "Parallel coordinates need at least two params or metrics.";
+      return;
+    }
+    const scaled = dimensions.map((dim) => {
+      const finite = dim.values.filter((v) => Number.isFinite(v));
+      const low = finite.length ? Math.min(...finite) : 0;
+      const high = finite.length ? Math.max(...finite) : 1;
+      const span = high - low || 1;
+      const label = (v) => (dim.ticktext ? dim.ticktext[v] : v);
+      return {
+        label: dim.label,
+        y: dim.values.map((v) => (Number.isFinite(v) ? (v - low) / span : null)),
+        text: dim.values.map((v) => `${dim.label} = ${Number.isFinite(v) ? label(v) : "–"}`),
+        low: label(low),
+        high: label(high),
+      };
+    });
+    const labels = scaled.map((dim) => dim.label);
+    const traces = names.map((name, run) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name,
+      x: labels,
+      y: scaled.map((dim) => dim.y[run]),
+      text: scaled.map((dim) => dim.text[run]),
+      hovertemplate: "%{text}<extra>" + name.replace(/[<>&]/g, "") + "</extra>",
+      line: { color: COLORS[run % COLORS.length], width: 2 },
+    }));
+    const annotations = scaled.flatMap((dim) => [
+      { x: dim.label, y: 1.06, text: String(dim.high), showarrow: false, font: { size: 10 } },
+      { x: dim.label, y: -0.08, text: String(dim.low), showarrow: false, font: { size: 10 } },
+    ]);
+    const extra = {
+      height: 420,
+      annotations,
+      yaxis: { visible: false, range: [-0.15, 1.12] },
+      xaxis: { showgrid: true, gridcolor: "#999", automargin: true },
+      margin: { l: 24, r: 24, t: 48, b: 40 },
+      legend: { orientation: "h", y: -0.4 },
+    };
+    Plotly.newPlot(target, traces, layout("Parallel coordinates", "", extra), PLOT_CONFIG);
+  }
+
   function setUpComparePlots() {
     const source = document.getElementById("compare-data");
     if (!source || typeof Plotly === "undefined") return;
@@ -95,17 +142,7 @@
         ticktext: categories,
       };
     });
-    const parallel = document.getElementById("parallel-coordinates");
-    if (dimensions.length >= 2) {
-      const lastMetric = dimensions[dimensions.length - 1];
-      Plotly.newPlot(parallel, [{
-        type: "parcoords",
-        dimensions: dimensions.slice(0, 12),
-        line: { color: lastMetric.values, colorscale: "Viridis", showscale: true },
-      }], layout("Parallel coordinates", "", { height: 420, margin: { l: 64, r: 64, t: 64, b: 32 } }), PLOT_CONFIG);
-    } else {
-      parallel.textContent = "Parallel coordinates need at least two params or metrics.";
-    }
+    drawParallel(document.getElementById("parallel-coordinates"), dimensions.slice(0, 12), names);
 
     const selects = document.querySelectorAll("[data-scatter-axis]");
     selects.forEach((select, index) => {
