@@ -214,7 +214,7 @@ def routes_of(templates: Jinja2Templates) -> dict[str, Any]:
             count = candidates.set_stage_of_runs(w.session, w.project.project_id, runs, deleted=action == "delete")
             query = page.form_text(w.form, "back", limit=4000, required=False)
             done = "deleted" if action == "delete" else "restored"
-            return page.redirect(back + ("?" + query if query else ""), done=done, count=str(count))
+            return page.redirect(back, keep=query, done=done, count=str(count))
 
         return await page.project_work(request, permission, work)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -110,9 +110,10 @@ def render(
     return pages.render(page_templates, request, name, context, status_code)
 
 
-def redirect(url: str, **query: Any) -> Response:
-    """303 after a POST, back to a page (``query`` values may be lists)."""
-    pairs = [(k, v) for k, value in query.items() for v in (value if isinstance(value, list) else [value])]
+def redirect(url: str, *, keep: str = "", **query: Any) -> Response:
+    """303 after a POST, back to a page: ``keep`` is the page's own query string (its filter, state…)."""
+    pairs = [(k, v) for k, v in parse_qsl(keep) if k not in ("done", "count", *query)]
+    pairs += [(k, v) for k, value in query.items() for v in (value if isinstance(value, list) else [value])]
     pairs = [(k, v) for k, v in pairs if v not in (None, "")]
     return RedirectResponse(url + ("?" + urlencode(pairs) if pairs else ""), status_code=303)
 
