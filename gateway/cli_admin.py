@@ -6,6 +6,7 @@ Each prints a human line, or one JSON object with ``--json``. Tokens are printed
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from typing import Any
 
@@ -29,6 +30,11 @@ def add_commands(commands: Any) -> None:
     create.add_argument("--email")
     create.add_argument("--password-stdin", action="store_true", help="read a password from standard input")
     create.set_defaults(handler=create_user)
+    password = user_cmd.add_parser(
+        "set-password", help="set a user's password (web UI sign-in, HTTP Basic): read from stdin", parents=[JSON_FLAG]
+    )
+    password.add_argument("name")
+    password.set_defaults(handler=set_password)
 
     group_cmd = commands.add_parser("groups", help="manage groups").add_subparsers(dest="action", required=True)
     create = group_cmd.add_parser("create", help="create a group (parents too): a/b/c", parents=[JSON_FLAG])
@@ -93,6 +99,16 @@ def create_user(args: argparse.Namespace, settings: Settings) -> int:
         user = users.create_user(session, args.name, email=args.email, is_admin=args.admin, password=password)
         data = {"id": user.id, "username": user.username, "is_admin": user.is_admin}
     return emit(args, data, f"created user {user.username} (id {user.id}{', admin' if user.is_admin else ''})")
+
+
+def set_password(args: argparse.Namespace, settings: Settings) -> int:
+    """One line from standard input (a prompt without echo on a terminal), hashed with passlib."""
+    with prepare_database(settings).unit_of_work() as session:
+        user = _user(session, args.name)
+        password = getpass.getpass("New password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+        users.set_password(session, user, password)
+        data = {"id": user.id, "username": user.username}
+    return emit(args, data, f"set the password of {user.username}")
 
 
 def create_group(args: argparse.Namespace, settings: Settings) -> int:

@@ -55,6 +55,14 @@ def create_user(
     return user
 
 
+def set_password(session: Session, user: User, password: str) -> None:
+    """A person's password (for the web UI's sign-in and HTTP Basic); bots have none."""
+    if user.is_bot:
+        raise InvalidParameter(f"{user.username} is a bot user (behind a project or group token): it has no password")
+    user.password_hash = hash_password(password)
+    session.flush()
+
+
 def create_bot_user(session: Session, *, kind: str, resource_id: int, token_name: str) -> User:
     """The user a project or group access token acts as (GitLab's ``project_<id>_bot_<hex>``)."""
     prefix = "project" if kind == "project_bot" else "group"

@@ -17,6 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gateway.db import Database
+from gateway.settings import Settings
+from tenants import repository
+from tenants.passwords import verify_password
 from tests.conftest import POSTGRES_URL_VARIABLE
 
 MLGATEWAY = [sys.executable, "-m", "gateway"]
@@ -161,6 +165,10 @@ def test_admin_commands_build_a_tenant_whose_token_works(tmp_path: Path, admin_e
     revoked = admin("tokens", "revoke", str(project_token["id"]))
     assert revoked == {"id": project_token["id"], "revoked": True}
     assert alice["is_admin"] is False
+    admin("users", "set-password", f"bob-{suffix}", stdin="a-new-password\n")
+    with Database.from_settings(Settings.from_env(admin_env)).unit_of_work(write=False) as session:
+        bob = repository.user_by_username(session, f"bob-{suffix}")
+        assert bob is not None and verify_password("a-new-password", bob.password_hash)
 
 
 @pytest.mark.parametrize(
@@ -174,6 +182,7 @@ def test_admin_commands_build_a_tenant_whose_token_works(tmp_path: Path, admin_e
         (["groups", "create", "bad path!"], "invalid"),
         (["tokens", "create", "--user", "nobody", "t"], "no user"),
         (["tokens", "revoke", "999999999"], "no access token"),
+        (["users", "set-password", "nobody"], "no user"),
     ],
 )
 def test_admin_commands_explain_bad_input(
