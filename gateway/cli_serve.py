@@ -109,6 +109,10 @@ def _bootstrap(settings: Settings, database: Database) -> None:
         print("Point the MLflow client at it with:\n", file=sys.stderr)
         print(f'export MLFLOW_TRACKING_URI="{settings.base_url}/api/v4/projects/{project.id}/ml/mlflow"')
         print(f'export MLFLOW_TRACKING_TOKEN="{issued.secret}"\n', flush=True)
+        print(
+            f"Web UI: {settings.base_url}/root/default/-/ml/experiments (sign in as root with that token as password)",
+            file=sys.stderr,
+        )
     elif token_file.exists():
         print(
             f"mlgateway: MLFLOW_TRACKING_URI={settings.base_url}/api/v4/projects/1/ml/mlflow ; "
