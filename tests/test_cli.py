@@ -166,9 +166,13 @@ def test_admin_commands_build_a_tenant_whose_token_works(tmp_path: Path, admin_e
     assert revoked == {"id": project_token["id"], "revoked": True}
     assert alice["is_admin"] is False
     admin("users", "set-password", f"bob-{suffix}", stdin="a-new-password\n")
-    with Database.from_settings(Settings.from_env(admin_env)).unit_of_work(write=False) as session:
-        bob = repository.user_by_username(session, f"bob-{suffix}")
-        assert bob is not None and verify_password("a-new-password", bob.password_hash)
+    database = Database.from_settings(Settings.from_env(admin_env))
+    try:
+        with database.unit_of_work(write=False) as session:
+            bob = repository.user_by_username(session, f"bob-{suffix}")
+            assert bob is not None and verify_password("a-new-password", bob.password_hash)
+    finally:
+        database.dispose()
 
 
 @pytest.mark.parametrize(
