@@ -2,7 +2,8 @@
 
 The app is assembled through Starlette's constructor (routes, middleware, exception handlers,
 lifespan); per-app objects (database, authenticator, artifact store) live in the typed lifespan
-state, never in module globals, so two apps in one process (as the tests run them) share nothing.
+state, never in module globals, so two apps in one process (as the tests run them) share nothing —
+not even their Prometheus registry (``gateway.metrics``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
+from compat.mlflow.endpoint import MLFLOW_PREFIX
 from compat.mlflow.routes import mlflow_routes, package_routes
 from compat.web.routes import asset_files, web_routes
 from gateway.artifacts import ArtifactStore, open_artifact_store
@@ -24,6 +26,7 @@ from gateway.db import Database
 from gateway.errors import GatewayError
 from gateway.health import health_routes
 from gateway.http import gateway_error_handler, http_exception_handler, unhandled_error_handler
+from gateway.metrics import Metrics, metrics_route
 from gateway.middleware import AccessLog, BodySizeLimit, EncodedPathSegments
 from gateway.settings import Settings
 from gateway.static_assets import StaticAssets
@@ -41,6 +44,7 @@ class AppState(TypedDict):
     artifacts: ArtifactStore
     web_sessions: WebSessions
     static_assets: StaticAssets
+    metrics: Metrics
     shutting_down: threading.Event
 
 
@@ -64,7 +68,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         ci_tokens=ci_tokens,
         ci_server_url=settings.ci_server_url,
     )
-    artifacts = open_artifact_store(settings)
+    metrics = Metrics(mlflow_prefix=MLFLOW_PREFIX, engine=db.engine)
+    artifacts = open_artifact_store(settings, observer=metrics)
     web_sessions = WebSessions(settings.secret_key_bytes(), settings.web_session_ttl_s)
     static_assets = StaticAssets({**pages.ASSETS, **asset_files()})
     shutting_down = threading.Event()
@@ -78,6 +83,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             artifacts=artifacts,
             web_sessions=web_sessions,
             static_assets=static_assets,
+            metrics=metrics,
             shutting_down=shutting_down,
         )
         shutting_down.set()
@@ -86,6 +92,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
 
     routes: list[BaseRoute] = [
         *health_routes([("database", db.ping), ("artifact_store", artifacts.ping)]),
+        metrics_route(metrics, token=settings.metrics_token, allow=settings.metrics_networks, workers=settings.workers),
         *mlflow_routes(),
         *package_routes(),
         *admin_routes(),
@@ -96,7 +103,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     return Starlette(
         routes=routes,
         middleware=[
-            Middleware(AccessLog),
+            Middleware(AccessLog, metrics=metrics),
             Middleware(EncodedPathSegments),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, exempt=_streams_its_own_body),
         ],

@@ -1,12 +1,25 @@
-"""``mlgateway serve`` and ``mlgateway migrate``."""
+"""``mlgateway serve`` and ``mlgateway migrate``.
+
+Shutdown (SIGTERM or Ctrl+C), one worker: ``/-/readiness`` answers 503 at once while requests are still
+served for ``GATEWAY_SHUTDOWN_DRAIN_S`` (so a load balancer stops routing here first), then the
+listener closes and in-flight requests get ``GATEWAY_SHUTDOWN_TIMEOUT_S`` to finish. A second signal
+skips the drain; a second Ctrl+C during the wait forces the exit (uvicorn's own rule).
+With ``--workers N`` > 1 uvicorn's supervisor runs plain workers: no drain, metrics refused (503).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import threading
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
+
+import uvicorn
 
 from gateway import migrate
 from gateway.db import Database
@@ -64,9 +77,31 @@ def prepare_database(settings: Settings, *, force_migrate: bool = False) -> Data
     return database
 
 
-def run_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
+class GatewayServer(uvicorn.Server):
+    """uvicorn's server, plus the drain: readiness turns unready before the listener closes."""
 
+    def __init__(self, config: uvicorn.Config, *, drain_s: float) -> None:
+        super().__init__(config)
+        self.drain_s = drain_s
+        self.drain_ends: float | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        state = getattr(getattr(self, "lifespan", None), "state", {})
+        shutting_down = state.get("shutting_down")
+        if isinstance(shutting_down, threading.Event):
+            shutting_down.set()  # the app's readiness probe answers 503 from now on
+        if self.drain_s > 0 and self.drain_ends is None and self.started:
+            self.drain_ends = time.monotonic() + self.drain_s
+            return
+        super().handle_exit(sig, frame)
+
+    async def on_tick(self, counter: int) -> bool:
+        if self.drain_ends is not None and time.monotonic() >= self.drain_ends:
+            self.should_exit = True
+        return await super().on_tick(counter)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     # Flags become the environment so that every worker process builds the same Settings.
     for flag, variable in (("host", "GATEWAY_HOST"), ("port", "GATEWAY_PORT"), ("workers", "GATEWAY_WORKERS")):
         value = getattr(args, flag)
@@ -80,20 +115,26 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.logging import configure_logging
 
     configure_logging(settings.log_format, settings.log_level)
-    uvicorn.run(
-        "gateway.__main__:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=30,
-    )
-    return 0
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+    }
+    if settings.workers > 1:
+        uvicorn.run("gateway.__main__:app_from_env", **options)
+        return 0
+    config = uvicorn.Config("gateway.__main__:app_from_env", **options)
+    server = GatewayServer(config, drain_s=settings.shutdown_drain_s)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it caught, once shut down
+        server.run()
+    return 0 if server.started else 3
 
 
 def _bootstrap(settings: Settings, database: Database) -> None:

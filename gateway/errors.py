@@ -24,7 +24,21 @@ The tree (status, MLflow ``error_code``)::
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
+
+AuthFailure = Literal[
+    "missing_credentials",
+    "malformed_credentials",
+    "invalid_token",
+    "expired_token",
+    "revoked_token",
+    "inactive_user",
+    "wrong_password",
+    "invalid_ci_token",
+    "forbidden",
+    "insufficient_scope",
+]
+"""Why a request was refused (the ``reason`` label of ``mlgateway_auth_failures_total``; never shown to callers)."""
 
 
 class GatewayError(Exception):
@@ -58,10 +72,18 @@ class Unauthenticated(GatewayError):
     status = 401
     error_code = "UNAUTHENTICATED"
 
+    def __init__(self, message: str, *, reason: AuthFailure = "invalid_token") -> None:
+        super().__init__(message)
+        self.reason: AuthFailure = reason
+
 
 class PermissionDenied(GatewayError):
     status = 403
     error_code = "PERMISSION_DENIED"
+
+    def __init__(self, message: str, *, reason: AuthFailure = "forbidden") -> None:
+        super().__init__(message)
+        self.reason: AuthFailure = reason
 
 
 class NotFound(GatewayError):

@@ -19,7 +19,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.db import Database
-from gateway.errors import EndpointNotFound, GatewayError, InvalidParameter, MethodNotAllowed
+from gateway.errors import (
+    EndpointNotFound,
+    GatewayError,
+    InvalidParameter,
+    MethodNotAllowed,
+    PermissionDenied,
+    Unauthenticated,
+)
 
 log = logging.getLogger("gateway.errors")
 T = TypeVar("T")
@@ -50,6 +57,10 @@ def error_response(path: str, error: GatewayError) -> JSONResponse:
 
 async def gateway_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
+    if isinstance(exc, Unauthenticated | PermissionDenied):
+        metrics = getattr(request.state, "metrics", None)
+        if metrics is not None:
+            metrics.auth_failure(exc.reason)
     return error_response(request.url.path, exc)
 
 

@@ -1,7 +1,8 @@
 """Pure ASGI middleware (no ``BaseHTTPMiddleware``: it buffers and breaks streaming).
 
 - ``AccessLog``: request id (echoes a sane ``X-Request-Id`` or makes one), one JSON access-log line
-  per request with route, status, duration, bytes and who called. Never logs headers or bodies.
+  per request with route, status, duration, bytes and who called, and the request's metrics (same
+  route template, status and duration). Never logs headers or bodies.
 - ``EncodedPathSegments``: ``/api/v4/projects/group%2Fsub%2Fproj/...`` must route as one path
   parameter; ASGI servers decode ``%2F`` in ``path``, so the id segment is restored from ``raw_path``.
 - ``BodySizeLimit``: refuses request bodies over the limit — at once when ``Content-Length`` says
@@ -21,14 +22,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import PayloadTooLarge
 from gateway.http import error_response
+from gateway.metrics import Metrics
 
 access_log = logging.getLogger("gateway.access")
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 
 
 class AccessLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,14 +66,18 @@ class AccessLog:
         try:
             await self.app(scope, counting_receive, send_with_id)
         finally:
+            duration_s = time.perf_counter() - started
+            route = route_template(scope)
+            if self.metrics is not None:
+                self.metrics.request_done(route, scope["method"], status, duration_s)
             access_log.info(
                 "request",
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
-                    "route": route_template(scope),
+                    "route": route,
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "duration_ms": round(duration_s * 1000, 3),
                     "bytes_in": bytes_in,
                     "bytes_out": bytes_out,
                     "project_id": state.get("project_id"),

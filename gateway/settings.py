@@ -6,6 +6,7 @@ else, or be mutated after start-up (tests build ``Settings(...)`` directly).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ from gateway.ci_issuers import CiIssuer, CiIssuerError, parse_ci_issuers
 DEFAULT_DATA_DIR = "mlgateway-data"
 SECRET_KEY_FILE = "secret-key"
 SQLITE_FILE = "mlgateway.sqlite3"
+DEFAULT_METRICS_ALLOW = "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class SettingsError(ValueError):
@@ -64,8 +67,15 @@ class Settings:
     bootstrap: bool = True
     """On an empty embedded database create ``root``, ``root/default`` and a token."""
     db_pool_size: int = 10
+    """PostgreSQL connections kept open per process."""
     db_max_overflow: int = 20
+    """Extra PostgreSQL connections a process may open under load (closed again when returned)."""
     db_pool_timeout_s: float = 10.0
+    """How long a request waits for a pooled connection before failing."""
+    db_pool_pre_ping: bool = True
+    """Test a pooled connection before use, so a restarted database or a dropped idle connection is no error."""
+    db_pool_recycle_s: int = 1800
+    """Replace pooled connections older than this (under idle timeouts of proxies and PgBouncer); 0: never."""
     sqlite_busy_timeout_ms: int = 15_000
     token_last_used_interval_s: int = 600
     """``last_used_at`` is written at most once per this many seconds per token (GitLab: 10 min)."""
@@ -79,6 +89,14 @@ class Settings:
     """Timeout of one fetch of an issuer's keys (JWKS or discovery); a slow issuer fails closed (401)."""
     ci_jwks_refresh_cooldown_s: float = 10.0
     """Least time between two unscheduled key fetches of one issuer (unknown ``kid``, or after a failure)."""
+    metrics_token: str = field(default="", repr=False)
+    """Set: ``/-/metrics`` needs ``Authorization: Bearer <it>``. Empty: callers from ``metrics_allow`` only."""
+    metrics_allow: str = DEFAULT_METRICS_ALLOW
+    """Comma-separated networks allowed to scrape ``/-/metrics`` when no metrics token is set."""
+    shutdown_drain_s: float = 0.0
+    """On SIGTERM, answer ``/-/readiness`` with 503 (still serving) this long before closing the listener."""
+    shutdown_timeout_s: float = 30.0
+    """Then how long in-flight requests get to finish before they are cancelled."""
 
     # ------------------------------------------------------------------ derived values
     @property
@@ -108,6 +126,10 @@ class Settings:
             return self.external_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host  # noqa: S104 - a comparison
         return f"http://{host}:{self.port}"
+
+    @property
+    def metrics_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.metrics_allow)
 
     def secret_key_bytes(self) -> bytes:
         if not self.secret_key:
@@ -157,6 +179,7 @@ class Settings:
         if scheme == "s3" and not self.artifacts_uri[len("s3://") :].split("/", 1)[0]:
             raise SettingsError("GATEWAY_ARTIFACTS_URI=s3://… needs a bucket: s3://bucket/optional/prefix")
         self._validate_ci()
+        self._validate_operations()
         url = self.effective_database_url
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise SettingsError("GATEWAY_DATABASE_URL must be a sqlite:// or postgresql+psycopg:// URL")
@@ -170,6 +193,30 @@ class Settings:
             raise SettingsError("GATEWAY_CI_JWKS_TIMEOUT_S must be more than 0 and at most 60")
         if not 0 <= self.ci_jwks_refresh_cooldown_s <= 3600:
             raise SettingsError("GATEWAY_CI_JWKS_REFRESH_COOLDOWN_S must be between 0 and 3600")
+
+    def _validate_operations(self) -> None:
+        if self.db_pool_size < 1 or self.db_max_overflow < 0:
+            raise SettingsError("GATEWAY_DB_POOL_SIZE must be at least 1 and GATEWAY_DB_MAX_OVERFLOW at least 0")
+        if self.db_pool_timeout_s <= 0 or self.db_pool_recycle_s < 0:
+            raise SettingsError("GATEWAY_DB_POOL_TIMEOUT_S must be positive and GATEWAY_DB_POOL_RECYCLE_S at least 0")
+        if not 0 <= self.shutdown_drain_s <= 3600 or not 0 <= self.shutdown_timeout_s <= 3600:
+            raise SettingsError("GATEWAY_SHUTDOWN_DRAIN_S and GATEWAY_SHUTDOWN_TIMEOUT_S must be between 0 and 3600")
+        try:
+            self.metrics_networks  # noqa: B018 - parsed for its error
+        except ValueError as exc:
+            raise SettingsError(f"GATEWAY_METRICS_ALLOW: {exc}") from None
+
+
+def parse_networks(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs (``10.0.0.0/8,fc00::/7``; a bare address is a /32 or /128)."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP network such as 10.0.0.0/8 or fc00::/7") from None
+    return tuple(networks)
 
 
 def _coerce(name: str, raw: str, annotation: object) -> Any:

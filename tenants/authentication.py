@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from gateway.db import Database, utcnow
-from gateway.errors import Unauthenticated
+from gateway.errors import AuthFailure, Unauthenticated
 from tenants import ci_bindings, repository
 from tenants.ci_tokens import CiTokenVerifier, looks_like_jwt
 from tenants.passwords import verify_password
@@ -58,10 +58,14 @@ def credentials_from_headers(headers: Mapping[str, str]) -> Credentials | None:
         try:
             decoded = base64.b64decode(value, validate=True).decode()
         except (binascii.Error, UnicodeDecodeError):
-            raise Unauthenticated("401 Unauthorized: malformed HTTP Basic credentials") from None
+            raise Unauthenticated(
+                "401 Unauthorized: malformed HTTP Basic credentials", reason="malformed_credentials"
+            ) from None
         username, sep, password = decoded.partition(":")
         if not sep or not password:
-            raise Unauthenticated("401 Unauthorized: HTTP Basic credentials need a password or token")
+            raise Unauthenticated(
+                "401 Unauthorized: HTTP Basic credentials need a password or token", reason="malformed_credentials"
+            )
         return Credentials(secret=password, username=username)
     return None
 
@@ -86,7 +90,7 @@ class Authenticator:
 
     def authenticate(self, credentials: Credentials | None) -> Principal:
         if credentials is None:
-            raise Unauthenticated(NO_CREDENTIALS)
+            raise Unauthenticated(NO_CREDENTIALS, reason="missing_credentials")
         if looks_like_jwt(credentials.secret):
             claims = self._ci_tokens.verify(credentials.secret)
             with self._database.unit_of_work(write=False) as session:
@@ -102,13 +106,14 @@ class Authenticator:
                     or user.state != "active"
                     or not verify_password(credentials.secret, user.password_hash)
                 ):
-                    raise Unauthenticated(INVALID_PASSWORD)
+                    raise Unauthenticated(INVALID_PASSWORD, reason="wrong_password")
                 return _principal(user, None, frozenset({"api"}))
         if found is None:
             raise Unauthenticated(INVALID_TOKEN)
         token, owner = found
         if not token_is_active(token, now) or owner.state != "active":
-            raise Unauthenticated(INVALID_TOKEN)
+            # One message for every case (a caller learns nothing); the reason is for the operator's metrics.
+            raise Unauthenticated(INVALID_TOKEN, reason=_inactive_reason(token, owner))
         if token.last_used_at is None or token.last_used_at < now - self._interval:
             with self._database.unit_of_work(write=True) as session:
                 repository.touch_token(session, token.id, now, now - self._interval)
@@ -120,6 +125,14 @@ def token_is_active(token: AccessToken, now: datetime) -> bool:
     if token.revoked:
         return False
     return token.expires_at is None or token.expires_at >= now.date()
+
+
+def _inactive_reason(token: AccessToken, owner: User) -> AuthFailure:
+    if token.revoked:
+        return "revoked_token"
+    if owner.state != "active":
+        return "inactive_user"
+    return "expired_token"
 
 
 def _principal(user: User, token_id: int | None, scopes: frozenset[str]) -> Principal:

@@ -94,7 +94,7 @@ def group_not_found(ref: str) -> NotFound:
 def require(session: Session, principal: Principal | None, project_ref: str, permission: Permission) -> ProjectContext:
     """Return the project context if ``principal`` holds ``permission`` on it, else raise (see module doc)."""
     if principal is None:
-        raise Unauthenticated(NO_CREDENTIALS)
+        raise Unauthenticated(NO_CREDENTIALS, reason="missing_credentials")
     ref = unquote(project_ref)
     project = repository.project_by_ref(session, ref)
     if project is None:
@@ -111,7 +111,7 @@ def require_group(
     session: Session, principal: Principal | None, group_ref: str, permission: GroupPermission
 ) -> GroupContext:
     if principal is None:
-        raise Unauthenticated(NO_CREDENTIALS)
+        raise Unauthenticated(NO_CREDENTIALS, reason="missing_credentials")
     ref = unquote(group_ref)
     group = repository.group_by_ref(session, ref)
     if group is None:
@@ -125,7 +125,7 @@ def require_group(
 
 def require_admin(principal: Principal | None) -> Principal:
     if principal is None:
-        raise Unauthenticated(NO_CREDENTIALS)
+        raise Unauthenticated(NO_CREDENTIALS, reason="missing_credentials")
     if not principal.is_admin:
         raise PermissionDenied("403 Forbidden: only an instance administrator may do this")
     return principal
@@ -133,7 +133,7 @@ def require_admin(principal: Principal | None) -> Principal:
 
 def require_write_scope(principal: Principal) -> None:
     if not principal.can_write:
-        raise PermissionDenied(_SCOPE_MESSAGE)
+        raise PermissionDenied(_SCOPE_MESSAGE, reason="insufficient_scope")
 
 
 _SCOPE_MESSAGE = "403 Forbidden: this token has only the read_api scope; writing needs a token with the api scope"
@@ -183,4 +183,4 @@ def _check_role_and_scope(principal: Principal, role: Role | None, rule: Rule, *
             f"{rule.min_role.name.lower()} role; this token's user has {held}"
         )
     if rule.write and not principal.can_write:
-        raise PermissionDenied(_SCOPE_MESSAGE)
+        raise PermissionDenied(_SCOPE_MESSAGE, reason="insufficient_scope")

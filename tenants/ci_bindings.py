@@ -160,7 +160,8 @@ def ci_principal(session: Session, claims: CiClaims, *, server_url: str) -> Prin
         raise Unauthenticated(
             f"401 Unauthorized: CI project {claims.ci_project!r} of {claims.issuer} is not bound to a gateway "
             f"project; an administrator can bind it with: mlgateway ci bind --issuer {claims.issuer} "
-            f"--ci-project {claims.ci_project} --project <project>"
+            f"--ci-project {claims.ci_project} --project <project>",
+            reason="invalid_ci_token",
         )
     binding, bot = row[0], row[1]
     job = CiJob(

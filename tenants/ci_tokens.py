@@ -170,4 +170,4 @@ def _short(value: object) -> str:
 
 
 def _rejected(reason: str) -> Unauthenticated:
-    return Unauthenticated(f"401 Unauthorized: {reason}")
+    return Unauthenticated(f"401 Unauthorized: {reason}", reason="invalid_ci_token")

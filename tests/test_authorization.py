@@ -170,8 +170,10 @@ def test_dead_credentials_are_rejected(world: World, database: Database, state: 
             owner.state = "blocked"
     if state == "unknown":
         token = token[:-4] + "AAAA"
-    with pytest.raises(Unauthenticated):
+    with pytest.raises(Unauthenticated) as refused:
         principal_for(world, token)
+    reasons = {"unknown": "invalid_token", "expired": "expired_token", "revoked": "revoked_token"}
+    assert refused.value.reason == reasons.get(state, "inactive_user")  # the metrics' label; one message for all
 
 
 def test_token_is_valid_through_its_expiry_date(world: World) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from compat import experiments as service
 from compat.mlflow import params as p
 from compat.mlflow import presenters
-from compat.mlflow.endpoint import Endpoint, Params
+from compat.mlflow.endpoint import Endpoint, Params, listed, one
 from compat.tables import Experiment
 from tenants.authorization import Permission, ProjectContext
 
@@ -84,13 +84,13 @@ def list_all(session: Session, project: ProjectContext, params: Params) -> dict[
 
 BASE = "/api/2.0/mlflow/experiments"
 ENDPOINTS = [
-    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags")),
     Endpoint("GET", f"{BASE}/get", get, READ),
     Endpoint("GET", f"{BASE}/get-by-name", get_by_name, READ),
     Endpoint("POST", f"{BASE}/update", update, WRITE),
     Endpoint("POST", f"{BASE}/delete", delete, WRITE),
     Endpoint("POST", f"{BASE}/restore", restore, WRITE),
-    Endpoint("POST", f"{BASE}/set-experiment-tag", set_tag, WRITE),
+    Endpoint("POST", f"{BASE}/set-experiment-tag", set_tag, WRITE, rows=one("tags")),
     Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
     Endpoint("GET", f"{BASE}/list", list_all, READ),
 ]

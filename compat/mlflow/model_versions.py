@@ -18,7 +18,7 @@ from compat.logged_models import models as logged_models
 from compat.mlflow import params as p
 from compat.mlflow import registry_presenters as present
 from compat.mlflow import registry_search
-from compat.mlflow.endpoint import Endpoint, Params
+from compat.mlflow.endpoint import Endpoint, Params, listed, one
 from compat.mlflow.registered_models import model_of
 from compat.registry import search, versions, views
 from compat.registry.tables import ModelVersion
@@ -117,13 +117,13 @@ def search_versions(session: Session, project: ProjectContext, params: Params) -
 
 BASE = "/api/2.0/mlflow/model-versions"
 ENDPOINTS = [
-    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags")),
     Endpoint("GET", f"{BASE}/get", get, READ),
     Endpoint("PATCH", f"{BASE}/update", update, WRITE),
     Endpoint("DELETE", f"{BASE}/delete", delete, WRITE),
     Endpoint("POST", f"{BASE}/transition-stage", transition_stage, WRITE),
     Endpoint("GET", f"{BASE}/get-download-uri", download_uri, READ),
-    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE, rows=one("tags")),
     Endpoint("DELETE", f"{BASE}/delete-tag", delete_tag, WRITE),
     Endpoint("GET", f"{BASE}/search", search_versions, READ),
 ]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from compat.mlflow import params as p
 from compat.mlflow import registry_presenters as present
 from compat.mlflow import registry_search
-from compat.mlflow.endpoint import Endpoint, Params
+from compat.mlflow.endpoint import Endpoint, Params, listed, one
 from compat.registry import models, search, versions, views
 from compat.registry.tables import Model
 from tenants.authorization import Permission, ProjectContext
@@ -116,7 +116,7 @@ def search_models(session: Session, project: ProjectContext, params: Params) -> 
 
 BASE = "/api/2.0/mlflow/registered-models"
 ENDPOINTS = [
-    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags")),
     Endpoint("GET", f"{BASE}/get", get, READ),
     Endpoint("POST", f"{BASE}/rename", rename, WRITE),
     Endpoint("PATCH", f"{BASE}/update", update, WRITE),
@@ -124,7 +124,7 @@ ENDPOINTS = [
     Endpoint("GET", f"{BASE}/search", search_models, READ),
     Endpoint("POST", f"{BASE}/get-latest-versions", latest_versions, READ),
     Endpoint("GET", f"{BASE}/get-latest-versions", latest_versions, READ),
-    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE, rows=one("tags")),
     Endpoint("DELETE", f"{BASE}/delete-tag", delete_tag, WRITE),
     Endpoint("POST", f"{BASE}/alias", set_alias, WRITE),
     Endpoint("DELETE", f"{BASE}/alias", delete_alias, WRITE),

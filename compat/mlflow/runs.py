@@ -13,7 +13,7 @@ from compat.logged_models import runs as logged_model_runs
 from compat.metrics import MetricPoint
 from compat.mlflow import params as p
 from compat.mlflow import presenters
-from compat.mlflow.endpoint import Endpoint, Params
+from compat.mlflow.endpoint import Endpoint, Params, listed, one
 from compat.tables import RUN_STATUSES, Candidate, Experiment
 from gateway.errors import InvalidParameter, NotFound
 from tenants.authorization import Permission, ProjectContext
@@ -327,16 +327,16 @@ def _metric_point(params: Params) -> MetricPoint:
 
 BASE = "/api/2.0/mlflow/runs"
 ENDPOINTS = [
-    Endpoint("POST", f"{BASE}/create", create, WRITE),
+    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags")),
     Endpoint("GET", f"{BASE}/get", get, READ),
     Endpoint("POST", f"{BASE}/update", update, WRITE),
     Endpoint("POST", f"{BASE}/delete", delete, WRITE),
     Endpoint("POST", f"{BASE}/restore", restore, WRITE),
-    Endpoint("POST", f"{BASE}/log-metric", log_metric, WRITE),
-    Endpoint("POST", f"{BASE}/log-parameter", log_parameter, WRITE),
-    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE),
+    Endpoint("POST", f"{BASE}/log-metric", log_metric, WRITE, rows=one("metrics")),
+    Endpoint("POST", f"{BASE}/log-parameter", log_parameter, WRITE, rows=one("params")),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE, rows=one("tags")),
     Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
-    Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE),
+    Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE, rows=listed("metrics", "params", "tags")),
     Endpoint("POST", f"{BASE}/log-inputs", log_inputs, WRITE),
     # Seed 004's bulk calls, at our runs/ prefix and at the Databricks path its client snippet posts to.
     Endpoint("POST", f"{BASE}/delete-runs", delete_runs, WRITE),

@@ -28,7 +28,13 @@ from gateway.artifacts.keys import (
 )
 from gateway.artifacts.local import LocalBackend
 from gateway.artifacts.s3 import S3Backend
-from gateway.artifacts.store import CONCURRENT_STORE_CALLS, CONCURRENT_UPLOADS, ArtifactStore, Download
+from gateway.artifacts.store import (
+    CONCURRENT_STORE_CALLS,
+    CONCURRENT_UPLOADS,
+    ArtifactStore,
+    Download,
+    TransferObserver,
+)
 from gateway.settings import Settings, SettingsError
 
 __all__ = [
@@ -41,6 +47,7 @@ __all__ = [
     "ObjectKey",
     "PartTarget",
     "RelativePath",
+    "TransferObserver",
     "candidate_root",
     "file_name",
     "logged_model_root",
@@ -51,7 +58,7 @@ __all__ = [
 DEFAULT_S3_ENDPOINT = "s3.amazonaws.com"
 
 
-def open_artifact_store(settings: Settings) -> ArtifactStore:
+def open_artifact_store(settings: Settings, observer: TransferObserver | None = None) -> ArtifactStore:
     uri = settings.effective_artifacts_uri
     parts = urlsplit(uri)
     backend: StorageBackend
@@ -64,7 +71,11 @@ def open_artifact_store(settings: Settings) -> ArtifactStore:
     else:
         raise SettingsError(f"GATEWAY_ARTIFACTS_URI={uri!r}: use file:///path, a plain path or s3://bucket/prefix")
     return ArtifactStore(
-        backend, max_file_bytes=settings.artifact_max_file_bytes, signing_key=settings.secret_key_bytes()
+        backend,
+        max_file_bytes=settings.artifact_max_file_bytes,
+        signing_key=settings.secret_key_bytes(),
+        kind="s3" if parts.scheme == "s3" else "local",
+        observer=observer,
     )
 
 

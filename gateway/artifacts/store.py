@@ -9,6 +9,10 @@ limiter for the same reason. The store enforces the per-file size limit.
 Multipart upload ids are sealed to their key (``<store id>.<HMAC of key and id>``) before a client
 sees them: completing or aborting an upload under any other key is "no such upload", whatever the
 store itself checks (S3 does; some S3 look-alikes do not).
+
+A ``TransferObserver`` (the app's metrics) hears of bytes in and out and of objects written, labelled
+by the store's kind (``local`` / ``s3``); multipart parts go straight to the store, so a completed
+multipart upload counts as an object written but its bytes are not seen.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import contextlib
 import hashlib
 import hmac
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -32,6 +36,25 @@ T = TypeVar("T")
 DOWNLOAD_CHUNK = 4 * 1024 * 1024
 CONCURRENT_UPLOADS = 64
 CONCURRENT_STORE_CALLS = 64
+
+
+class TransferObserver(Protocol):
+    def bytes_in(self, store: str, count: int) -> None: ...
+
+    def bytes_out(self, store: str, count: int) -> None: ...
+
+    def object_written(self, store: str) -> None: ...
+
+
+class _Unobserved:
+    def bytes_in(self, store: str, count: int) -> None:
+        pass
+
+    def bytes_out(self, store: str, count: int) -> None:
+        pass
+
+    def object_written(self, store: str) -> None:
+        pass
 
 
 class Download:
@@ -54,6 +77,7 @@ class Download:
                 if not chunk:
                     break
                 ahead = self._read_ahead()
+                self._store.observer.bytes_out(self._store.kind, len(chunk))
                 yield chunk
         finally:
             if ahead is not None:  # the client went away: the read in flight must end before the close
@@ -72,8 +96,19 @@ class Download:
 
 
 class ArtifactStore:
-    def __init__(self, backend: StorageBackend, *, max_file_bytes: int, signing_key: bytes) -> None:
+    def __init__(
+        self,
+        backend: StorageBackend,
+        *,
+        max_file_bytes: int,
+        signing_key: bytes,
+        kind: str = "local",
+        observer: TransferObserver | None = None,
+    ) -> None:
         self.backend = backend
+        self.kind = kind
+        """``local`` or ``s3``: the label of this store's transfer metrics."""
+        self.observer: TransferObserver = observer or _Unobserved()
         self.max_file_bytes = max_file_bytes
         self._signing_key = hashlib.sha256(b"mlgateway multipart upload ids\n" + signing_key).digest()
         self._uploads = anyio.CapacityLimiter(CONCURRENT_UPLOADS)
@@ -93,7 +128,11 @@ class ArtifactStore:
     async def put(self, key: ObjectKey, chunks: Chunks, *, max_bytes: int | None = None) -> int:
         """Stream ``chunks`` into ``key``; returns the byte count. ``PayloadTooLarge`` past the limit."""
         reader = ChunkReader(chunks, self.limit(max_bytes))
-        await anyio.to_thread.run_sync(self.backend.put, key, reader, limiter=self._uploads)
+        try:
+            await anyio.to_thread.run_sync(self.backend.put, key, reader, limiter=self._uploads)
+        finally:
+            self.observer.bytes_in(self.kind, reader.total)
+        self.observer.object_written(self.kind)
         return reader.total
 
     async def get(self, key: ObjectKey) -> Download:
@@ -123,6 +162,7 @@ class ArtifactStore:
             self.backend.complete_multipart(key, store_id, parts, max_bytes=self.limit(max_bytes))
 
         await self._call(complete)
+        self.observer.object_written(self.kind)
 
     async def abort_multipart(self, key: ObjectKey, upload_id: str) -> None:
         await self._call(self.backend.abort_multipart, key, self._unseal(key, upload_id))
