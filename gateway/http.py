@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from gateway.db import Database
 from gateway.errors import (
@@ -82,9 +83,19 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 async def unhandled_error_handler(request: Request, exc: Exception) -> Response:
     request_id = request.scope.get("state", {}).get("request_id", "-")
-    log.error("unhandled error", exc_info=exc, extra={"request_id": request_id})
+    where = {"request_id": request_id, "method": request.method, "route": route_template(request.scope)}
+    log.error("unhandled error", exc_info=exc, extra=where)
     error = GatewayError(f"internal error; quote request id {request_id} to the operator")
     return error_response(request.url.path, error)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/api/v4/projects/{project}/…``), never the raw path."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return "<unmatched>"
+    return str(scope.get("root_path_template", "")) + template
 
 
 # ---------------------------------------------------------------------------------------- input

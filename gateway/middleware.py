@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import PayloadTooLarge
-from gateway.http import error_response
+from gateway.http import error_response, route_template
 from gateway.metrics import Metrics
 
 access_log = logging.getLogger("gateway.access")
@@ -93,15 +93,6 @@ def _incoming_request_id(scope: Scope) -> str | None:
             text = value.decode("latin-1")
             return text if _SANE_REQUEST_ID.match(text) else None
     return None
-
-
-def route_template(scope: Scope) -> str:
-    """The matched route's path template (``/api/v4/projects/{project}/…``), never the raw path."""
-    route = scope.get("route")
-    template = getattr(route, "path", None)
-    if not isinstance(template, str):
-        return "<unmatched>"
-    return str(scope.get("root_path_template", "")) + template
 
 
 _ID_SEGMENT = re.compile(rb"^/api/v4/(projects|groups)/([^/]+)(/.*)?$")

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import uvicorn
+from starlette.applications import Starlette
 
 from gateway.app import create_app
 from gateway.db import Database
@@ -30,12 +31,15 @@ class LiveServer:
 
 
 @contextmanager
-def start_live_server(settings: Settings, database: Database | None = None) -> Iterator[LiveServer]:
+def start_live_server(
+    settings: Settings, database: Database | None = None, *, app: Starlette | None = None
+) -> Iterator[LiveServer]:
+    """Serve ``create_app(settings, database=database)`` (or ``app``, built by the caller) on loopback."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    app = create_app(settings, database=database)
+    app = app or create_app(settings, database=database)
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", loop="asyncio")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
