@@ -91,7 +91,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             db.dispose()
 
     routes: list[BaseRoute] = [
-        *health_routes([("database", db.ping), ("artifact_store", artifacts.ping)]),
+        *health_routes([("database", db.ping), ("artifact_store", artifacts.ping)], record=metrics.readiness),
         metrics_route(metrics, token=settings.metrics_token, allow=settings.metrics_networks, workers=settings.workers),
         *mlflow_routes(),
         *package_routes(),

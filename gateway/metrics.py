@@ -121,6 +121,14 @@ class Metrics:
                 registry=r,
             )
         )
+        self._readiness = _Children(
+            Gauge(
+                "mlgateway_readiness_ok",
+                "1 when the check passed at the last /-/readiness probe, 0 when it failed or shutdown has begun.",
+                ["check"],
+                registry=r,
+            )
+        )
         build = Gauge(
             "mlgateway_build_info", "Always 1; the labels say what is running.", ["version", "python"], registry=r
         )
@@ -138,6 +146,9 @@ class Metrics:
 
     def auth_failure(self, reason: AuthFailure) -> None:
         self._auth_failures(reason).inc()
+
+    def readiness(self, check: str, ok: bool) -> None:
+        self._readiness(check).set(1 if ok else 0)
 
     def rows_written(self, kind: str, count: int) -> None:
         if count:

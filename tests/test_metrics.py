@@ -137,8 +137,11 @@ def test_auth_failures_are_counted_by_reason(live_server: LiveServer, world: Wor
     assert reader not in after.text and read_only not in after.text
 
 
-def test_database_pool_and_build_info_are_exported(live_server: LiveServer) -> None:
+def test_database_pool_readiness_and_build_info_are_exported(live_server: LiveServer) -> None:
+    assert httpx.get(f"{live_server.base_url}/-/readiness").status_code == 200
     current = scrape(live_server.base_url)
+    for check in ("database", "artifact_store"):
+        assert current.value("mlgateway_readiness_ok", check=check) == 1
     dialect = "sqlite" if live_server.settings.is_sqlite else "postgresql"
     assert current.value("mlgateway_db_pool_size", dialect=dialect) >= 1
     assert current.value("mlgateway_db_pool_checked_out", dialect=dialect) >= 0
