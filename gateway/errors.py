@@ -12,8 +12,8 @@ The tree (status, MLflow ``error_code``)::
     ├── InvalidParameter              400 INVALID_PARAMETER_VALUE
     │   └── ArtifactDirectoriesNotSupported (the documented artifact_path caveat)
     ├── AlreadyExists                 400 RESOURCE_ALREADY_EXISTS  (GitLab admin: 409)
-    ├── Unauthenticated               401 UNAUTHENTICATED
-    ├── PermissionDenied              403 PERMISSION_DENIED
+    ├── Unauthenticated               401 UNAUTHENTICATED     (+ ``reason``, an ``AuthFailure``, for metrics)
+    ├── PermissionDenied              403 PERMISSION_DENIED   (+ ``reason``)
     ├── NotFound                      404 RESOURCE_DOES_NOT_EXIST
     │   └── EndpointNotFound          404 ENDPOINT_NOT_FOUND
     ├── MethodNotAllowed              405 ENDPOINT_NOT_FOUND
