@@ -1,0 +1,93 @@
+"""What the machine itself can do: the raw database insert ceiling and raw disk speed.
+
+- Database: metric-history-shaped rows (run id, key, value, is_nan, timestamp, step; the same
+  ``(candidate, key, step, timestamp)`` index as the gateway's history table) inserted straight
+  through the driver, 1000 rows per transaction, for a fixed time window. SQLite in WAL mode with
+  ``synchronous=NORMAL`` (the gateway's pragmas) through ``sqlite3.executemany``; PostgreSQL through
+  psycopg's ``executemany`` (pipelined). No HTTP, no JSON, no ORM: a ceiling, not a target.
+- Disk: the artifact benchmark's measure (``bench.artifacts.raw_local``): the payload written in
+  8 MiB chunks and fsynced, then read back (the read usually comes from the page cache).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+ROWS_PER_TRANSACTION = 1000
+TABLE = "bench_raw_metrics"
+
+
+def _rows(batch: int, run: int) -> list[tuple[Any, ...]]:
+    base = batch * 10
+    return [
+        (run, f"k{k}", (k * 7919 + s) % 1000 / 1000, False, 1_700_000_000_000 + base + s, base + s)
+        for s in range(10)
+        for k in range(ROWS_PER_TRANSACTION // 10)
+    ]
+
+
+def sqlite_ceiling(path: Path, seconds: float) -> dict[str, Any]:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(
+        f"CREATE TABLE {TABLE} (id INTEGER PRIMARY KEY, candidate_id BIGINT NOT NULL, key VARCHAR(250) NOT NULL, "
+        "value FLOAT NOT NULL, is_nan BOOLEAN NOT NULL, timestamp BIGINT NOT NULL, step BIGINT NOT NULL)"
+    )
+    conn.execute(f"CREATE INDEX ix_{TABLE} ON {TABLE} (candidate_id, key, step, timestamp)")
+    sql = f"INSERT INTO {TABLE} (candidate_id, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)"
+    rows, batches, started = 0, 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        data = _rows(batches, batches % 16)
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, data)
+        conn.execute("COMMIT")
+        rows += len(data)
+        batches += 1
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"rows": rows, "seconds": round(elapsed, 3), "rows_per_s": round(rows / elapsed)}
+
+
+def postgres_ceiling(url: str, seconds: float) -> dict[str, Any]:
+    import psycopg
+
+    url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            f"CREATE TABLE {TABLE} (id BIGSERIAL PRIMARY KEY, candidate_id BIGINT NOT NULL, "
+            "key VARCHAR(250) NOT NULL, value DOUBLE PRECISION NOT NULL, is_nan BOOLEAN NOT NULL, "
+            "timestamp BIGINT NOT NULL, step BIGINT NOT NULL)"
+        )
+        conn.execute(f"CREATE INDEX ix_{TABLE} ON {TABLE} (candidate_id, key, step, timestamp)")
+        conn.commit()
+        sql = f"INSERT INTO {TABLE} (candidate_id, key, value, is_nan, timestamp, step) VALUES (%s, %s, %s, %s, %s, %s)"
+        rows, batches, started = 0, 0, time.perf_counter()
+        try:
+            while time.perf_counter() - started < seconds:
+                data = _rows(batches, batches % 16)
+                with conn.cursor() as cursor:
+                    cursor.executemany(sql, data)
+                conn.commit()
+                rows += len(data)
+                batches += 1
+            elapsed = time.perf_counter() - started
+        finally:
+            conn.rollback()
+            conn.execute(f"DROP TABLE {TABLE}")
+            conn.commit()
+    return {"rows": rows, "seconds": round(elapsed, 3), "rows_per_s": round(rows / elapsed)}
+
+
+def disk_speed(directory: Path, size_bytes: int) -> dict[str, Any]:
+    from bench.artifacts import Payload, raw_local
+
+    write, read = raw_local(Payload(size_bytes), directory)
+    return {
+        "bytes": size_bytes,
+        "write_mib_per_s": round(write.mib_per_s, 1),
+        "read_mib_per_s": round(read.mib_per_s, 1),
+    }

@@ -1,0 +1,381 @@
+"""Identical HTTP workloads for both servers, driven by an async httpx client.
+
+A scenario is a ``setup`` (plain REST calls, run once per server) and an ``op`` (one request).
+``drive`` runs ``concurrency`` workers that repeat ``op`` until a fixed time window closes, lets the
+requests already in flight finish (a slow server is measured, not cut off), and reports throughput
+and latency percentiles. Only 200s count as done; anything else is an error and is reported.
+
+The same request bodies go to both servers: the only differences are the base URL (the stock server's
+root, or the gateway's ``/api/v4/projects/<id>/ml/mlflow``) and the gateway's bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+
+from bench.servers import Server
+
+API = "api/2.0/mlflow"
+SEARCH_FILTER = "metrics.m > 0.5"
+SEARCH_ORDER = "metrics.m DESC"
+BATCH_KEYS = 100
+WARMUP = 10_000_000
+"""The op index of the one warm-up call: distinct from every measured call's, and where checks run."""
+"""A 1000-metric batch is 100 keys x 10 steps (a training loop's ``log_metrics`` shape)."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    server: str
+    concurrency: int
+    done: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False)
+    units_per_op: float = 1.0
+    unit: str = "req"
+    first_error: str | None = None
+
+    @property
+    def per_second(self) -> float:
+        return self.done * self.units_per_op / self.seconds if self.seconds > 0 else 0.0
+
+    def percentile(self, q: float) -> float | None:
+        if not self.latencies_ms:
+            return None
+        ordered = sorted(self.latencies_ms)
+        index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+        return ordered[index]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "server": self.server,
+            "concurrency": self.concurrency,
+            "done": self.done,
+            "errors": self.errors,
+            "seconds": round(self.seconds, 3),
+            "unit": self.unit,
+            "per_second": round(self.per_second, 2),
+            "p50_ms": _round(self.percentile(50)),
+            "p95_ms": _round(self.percentile(95)),
+            "p99_ms": _round(self.percentile(99)),
+            "first_error": self.first_error,
+        }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+def client_for(server: Server, concurrency: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
+    return httpx.AsyncClient(
+        base_url=server.tracking_uri + "/",
+        headers={**server.headers, "Content-Type": "application/json"},
+        timeout=httpx.Timeout(600.0),
+        limits=limits,
+    )
+
+
+async def call(client: httpx.AsyncClient, method: str, path: str, body: Any = None, **params: Any) -> Any:
+    content = None if body is None else orjson.dumps(body)
+    response = await client.request(method, path, content=content, params=params or None)
+    if response.status_code != 200:
+        raise ServerError(f"{method} {path}: {response.status_code} {response.text[:300]}")
+    return orjson.loads(response.content) if response.content else {}
+
+
+async def drive(
+    scenario: str,
+    server: Server,
+    client: httpx.AsyncClient,
+    op: Callable[[int, int], Awaitable[None]],
+    *,
+    concurrency: int,
+    seconds: float,
+    units_per_op: float = 1.0,
+    unit: str = "req",
+) -> Measurement:
+    latencies: list[float] = []
+    errors = 0
+    first_error: str | None = None
+    started = time.perf_counter()
+    deadline = started + seconds
+
+    async def worker(w: int) -> None:
+        nonlocal errors, first_error
+        i = 0
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            try:
+                await op(w, i)
+            except (ServerError, httpx.HTTPError) as exc:
+                errors += 1
+                first_error = first_error or f"{type(exc).__name__}: {exc}"
+            else:
+                latencies.append((time.perf_counter() - t0) * 1000)
+            i += 1
+
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return Measurement(
+        scenario, server.name, concurrency, len(latencies), errors, elapsed, latencies, units_per_op, unit, first_error
+    )
+
+
+# ------------------------------------------------------------------------------------------ setup
+async def create_experiment(client: httpx.AsyncClient, name: str) -> str:
+    answer = await call(client, "POST", f"{API}/experiments/create", {"name": name})
+    return str(answer["experiment_id"])
+
+
+async def create_run(client: httpx.AsyncClient, experiment_id: str, name: str | None = None) -> str:
+    body: dict[str, Any] = {"experiment_id": experiment_id, "start_time": now_ms(), "tags": []}
+    if name:
+        body["run_name"] = name
+    answer = await call(client, "POST", f"{API}/runs/create", body)
+    return str(answer["run"]["info"]["run_id"])
+
+
+def batch_metrics(first_step: int, steps: int, keys: int, *, key_prefix: str = "k") -> list[dict[str, Any]]:
+    rng = random.Random(first_step)
+    ts = now_ms()
+    return [
+        {"key": f"{key_prefix}{k}", "value": rng.random(), "timestamp": ts + s, "step": first_step + s}
+        for s in range(steps)
+        for k in range(keys)
+    ]
+
+
+@dataclass
+class Fixtures:
+    """Per-server ids the scenarios write to or read from."""
+
+    experiment: str
+    worker_runs: list[str]
+    wide_run: str
+    """A run with 1000 metric keys (``get_run``)."""
+    history_run: str
+    """A run with one metric of ``history_points`` points (``metric_history``)."""
+    search_experiment: str
+    """An experiment of ``search_runs`` runs (seeded straight into the database)."""
+
+
+async def prepare(server: Server, *, workers: int, history_points: int) -> Fixtures:
+    async with client_for(server, 4) as client:
+        experiment = await create_experiment(client, f"bench-{uuid.uuid4().hex[:8]}")
+        worker_runs = [await create_run(client, experiment, f"worker-{w}") for w in range(workers)]
+        wide_run = await create_run(client, experiment, "wide")
+        wide = [{"key": f"metric_{k:04d}", "value": k / 1000, "timestamp": now_ms(), "step": 0} for k in range(1000)]
+        await call(client, "POST", f"{API}/runs/log-batch", {"run_id": wide_run, "metrics": wide})
+        history_run = await create_run(client, experiment, "history")
+        for first in range(0, history_points, 1000):
+            points = batch_metrics(first, min(1000, history_points - first), 1, key_prefix="loss")
+            for point in points:
+                point["key"] = "loss"
+            await call(client, "POST", f"{API}/runs/log-batch", {"run_id": history_run, "metrics": points})
+        search_experiment = await create_experiment(client, f"bench-search-{uuid.uuid4().hex[:8]}")
+    return Fixtures(experiment, worker_runs, wide_run, history_run, search_experiment)
+
+
+# ------------------------------------------------------------------------------------------ scenarios
+Op = Callable[[int, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    build: Callable[[httpx.AsyncClient, Fixtures], Op]
+    units_per_op: float = 1.0
+    unit: str = "req"
+    check: Callable[[Any], str | None] | None = None
+
+
+def _create_run(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    async def op(w: int, i: int) -> None:
+        await call(client, "POST", f"{API}/runs/create", {"experiment_id": fx.experiment, "start_time": now_ms()})
+
+    return op
+
+
+def _log_metric(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    base = now_ms()
+
+    async def op(w: int, i: int) -> None:
+        body = {"run_id": fx.worker_runs[w], "key": "loss", "value": 1 / (i + 1), "timestamp": base + i, "step": i}
+        await call(client, "POST", f"{API}/runs/log-metric", body)
+
+    return op
+
+
+def _log_param(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    tag = uuid.uuid4().hex[:6]  # params are immutable: every call logs a new key
+
+    async def op(w: int, i: int) -> None:
+        body = {"run_id": fx.worker_runs[w], "key": f"p_{tag}_{i}", "value": str(i)}
+        await call(client, "POST", f"{API}/runs/log-parameter", body)
+
+    return op
+
+
+def _log_batch(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    offset = random.randrange(1, 10**9) * 1000
+
+    async def op(w: int, i: int) -> None:
+        metrics = batch_metrics(offset + i * 10, 10, BATCH_KEYS)
+        await call(client, "POST", f"{API}/runs/log-batch", {"run_id": fx.worker_runs[w], "metrics": metrics})
+
+    return op
+
+
+def _get_run(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    async def op(w: int, i: int) -> None:
+        answer = await call(client, "GET", f"{API}/runs/get", run_id=fx.wide_run)
+        if i == WARMUP and len(answer["run"]["data"]["metrics"]) != 1000:
+            raise ServerError(f"get_run returned {len(answer['run']['data']['metrics'])} metrics, not 1000")
+
+    return op
+
+
+def search_body(fx: Fixtures) -> dict[str, Any]:
+    return {
+        "experiment_ids": [fx.search_experiment],
+        "filter": SEARCH_FILTER,
+        "order_by": [SEARCH_ORDER],
+        "max_results": 100,
+        "run_view_type": "ACTIVE_ONLY",
+    }
+
+
+def _search_runs(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    body = search_body(fx)
+
+    async def op(w: int, i: int) -> None:
+        answer = await call(client, "POST", f"{API}/runs/search", body)
+        if i == WARMUP and len(answer.get("runs", [])) != 100:
+            raise ServerError(f"search_runs returned {len(answer.get('runs', []))} runs, not 100")
+
+    return op
+
+
+def _metric_history(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+    async def op(w: int, i: int) -> None:
+        answer = await call(client, "GET", f"{API}/metrics/get-history", run_id=fx.history_run, metric_key="loss")
+        if i == WARMUP and "next_page_token" in answer:
+            raise ServerError("metric history came back paged")
+
+    return op
+
+
+SCENARIOS = [
+    Scenario("create_run", _create_run),
+    Scenario("log_metric", _log_metric),
+    Scenario("log_param", _log_param),
+    Scenario("log_batch", _log_batch, units_per_op=1000, unit="metric rows"),
+    Scenario("get_run", _get_run),
+    Scenario("search_runs", _search_runs),
+    Scenario("metric_history", _metric_history),
+]
+
+
+async def run_scenario(
+    scenario: Scenario, server: Server, fx: Fixtures, *, concurrency: int, seconds: float
+) -> Measurement:
+    async with client_for(server, concurrency) as client:
+        op = scenario.build(client, fx)
+        await op(0, WARMUP)  # warm-up, and the scenario's own sanity check
+        return await drive(
+            scenario.name,
+            server,
+            client,
+            op,
+            concurrency=concurrency,
+            seconds=seconds,
+            units_per_op=scenario.units_per_op,
+            unit=scenario.unit,
+        )
+
+
+async def first_search_page(server: Server, fx: Fixtures) -> list[str]:
+    """Run ids of the first search page: both servers must answer the same runs in the same order."""
+    async with client_for(server, 1) as client:
+        answer = await call(client, "POST", f"{API}/runs/search", search_body(fx))
+    return [run["info"]["run_id"] for run in answer.get("runs", [])]
+
+
+# ------------------------------------------------------------------------------------------ artifacts
+async def artifact_transfers(
+    server: Server, fx: Fixtures, *, size_bytes: int, repeats: int
+) -> tuple[Measurement, Measurement]:
+    """Upload then download one ``size_bytes`` file ``repeats`` times, one transfer at a time (MiB/s)."""
+    from bench.artifacts import MIB, Payload
+
+    payload = Payload(size_bytes)
+    run_id = fx.worker_runs[0]
+    up: list[float] = []
+    down: list[float] = []
+    errors: list[str] = []
+    async with client_for(server, 1) as client:
+        experiment = fx.experiment
+        for i in range(repeats):
+            path = f"api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/big-{i}.bin"
+
+            async def body() -> Any:
+                for chunk in payload.chunks():
+                    yield chunk
+
+            started = time.perf_counter()
+            response = await client.put(
+                path,
+                content=body(),
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size_bytes)},
+            )
+            if response.status_code != 200:
+                errors.append(f"upload: {response.status_code} {response.text[:200]}")
+                continue
+            up.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            received = 0
+            async with client.stream("GET", path) as stream:
+                async for chunk in stream.aiter_raw():
+                    received += len(chunk)
+            if stream.status_code != 200 or received != size_bytes:
+                errors.append(f"download: {stream.status_code}, {received} of {size_bytes} bytes")
+                continue
+            down.append((time.perf_counter() - started) * 1000)
+    mib = size_bytes / MIB
+
+    def measurement(name: str, latencies: list[float]) -> Measurement:
+        return Measurement(
+            name,
+            server.name,
+            1,
+            len(latencies),
+            len(errors),
+            sum(latencies) / 1000,
+            latencies,
+            mib,
+            "MiB",
+            errors[0] if errors else None,
+        )
+
+    return measurement("artifact_upload", up), measurement("artifact_download", down)
