@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         settings.token_last_used_interval_s,
         ci_tokens=ci_tokens,
         ci_server_url=settings.ci_server_url,
+        cache_ttl_s=settings.token_cache_ttl_s,
     )
     metrics = Metrics(mlflow_prefix=MLFLOW_PREFIX, engine=db.engine)
     artifacts = open_artifact_store(settings, observer=metrics)

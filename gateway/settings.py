@@ -81,6 +81,8 @@ class Settings:
     """``last_used_at`` is written at most once per this many seconds per token (GitLab: 10 min)."""
     web_session_ttl_s: int = 86_400
     """How long a web UI sign-in lasts before the person signs in again."""
+    token_cache_ttl_s: float = 5.0
+    """Tokens looked up are remembered this long per process; a revocation reaches other workers within it (0: off)."""
     ci_issuers: tuple[CiIssuer, ...] = ()
     """Trusted CI issuers whose OIDC ID tokens authenticate jobs: JSON, or a file path (``gateway.ci_issuers``)."""
     ci_server_url: str = ""
@@ -167,6 +169,8 @@ class Settings:
             raise SettingsError("GATEWAY_WORKERS must be at least 1")
         if not 60 <= self.web_session_ttl_s <= 90 * 86_400:
             raise SettingsError("GATEWAY_WEB_SESSION_TTL_S must be between 60 and 7776000 (90 days)")
+        if not 0 <= self.token_cache_ttl_s <= 60:
+            raise SettingsError("GATEWAY_TOKEN_CACHE_TTL_S must be between 0 and 60")
         if self.max_body_bytes < 1024:
             raise SettingsError("GATEWAY_MAX_BODY_BYTES must be at least 1024")
         if self.artifact_directories not in ("reject", "allow"):

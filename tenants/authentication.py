@@ -9,6 +9,10 @@ A secret shaped like a JWT is a CI job's OIDC ID token wherever it arrives: ``te
 verifies it (possibly fetching the issuer's keys: this runs in a worker thread, never on the event
 loop) and ``tenants.ci_bindings`` turns it into a principal bound to one project.
 
+Tokens found are remembered for a few seconds (``tenants.token_cache``: revocation is seen at once in
+the process that revokes, within the cache's TTL elsewhere), so most requests cost one HMAC and a
+dictionary lookup — ``cached`` answers them on the event loop, without a thread or a transaction.
+
 Must not: decide what the principal may do (``tenants.authorization`` does).
 """
 
@@ -27,6 +31,7 @@ from tenants.ci_tokens import CiTokenVerifier, looks_like_jwt
 from tenants.passwords import verify_password
 from tenants.principal import Principal
 from tenants.tables import AccessToken, User
+from tenants.token_cache import CachedToken, TokenCache
 from tenants.tokens import token_digest
 
 INVALID_TOKEN = "401 Unauthorized: the access token is unknown, expired or revoked"
@@ -81,12 +86,29 @@ class Authenticator:
         *,
         ci_tokens: CiTokenVerifier | None = None,
         ci_server_url: str = "",
+        cache_ttl_s: float = 0.0,
     ) -> None:
         self._database = database
         self._secret_key = secret_key
         self._interval = timedelta(seconds=last_used_interval_s)
         self._ci_tokens = ci_tokens or CiTokenVerifier((), timeout_s=1, refresh_cooldown_s=0)
         self._ci_server_url = ci_server_url
+        self._cache = TokenCache(cache_ttl_s)
+
+    def cached(self, credentials: Credentials | None) -> Principal | None:
+        """The principal of a recently seen, still valid token with nothing to write; else ``None``.
+
+        Cheap enough for the event loop: no I/O. ``None`` means "call ``authenticate``".
+        """
+        if credentials is None or self._cache.ttl_s <= 0 or looks_like_jwt(credentials.secret):
+            return None
+        entry = self._cache.get(token_digest(self._secret_key, credentials.secret))
+        if entry is None:
+            return None
+        now = utcnow()
+        if not _still_valid(entry, now) or _needs_touch(entry.last_used_at, now, self._interval):
+            return None
+        return entry.principal
 
     def authenticate(self, credentials: Credentials | None) -> Principal:
         if credentials is None:
@@ -96,8 +118,16 @@ class Authenticator:
             with self._database.unit_of_work(write=False) as session:
                 return ci_bindings.ci_principal(session, claims, server_url=self._ci_server_url)
         now = utcnow()
+        digest = token_digest(self._secret_key, credentials.secret)
+        entry = self._cache.get(digest)
+        if entry is not None and _still_valid(entry, now):
+            if _needs_touch(entry.last_used_at, now, self._interval):
+                self._touch(entry.principal, now)
+                self._cache.put(digest, entry.principal, entry.expires_at, now, self._cache.generation)
+            return entry.principal
+        generation = self._cache.generation
         with self._database.unit_of_work(write=False) as session:
-            found = repository.token_with_owner(session, token_digest(self._secret_key, credentials.secret))
+            found = repository.token_with_owner(session, digest)
             if found is None and credentials.username is not None:
                 user = repository.user_by_username(session, credentials.username)
                 if (
@@ -114,10 +144,27 @@ class Authenticator:
         if not token_is_active(token, now) or owner.state != "active":
             # One message for every case (a caller learns nothing); the reason is for the operator's metrics.
             raise Unauthenticated(INVALID_TOKEN, reason=_inactive_reason(token, owner))
-        if token.last_used_at is None or token.last_used_at < now - self._interval:
-            with self._database.unit_of_work(write=True) as session:
-                repository.touch_token(session, token.id, now, now - self._interval)
-        return _principal(owner, token.id, frozenset(token.scope_list))
+        principal = _principal(owner, token.id, frozenset(token.scope_list))
+        last_used_at = token.last_used_at
+        if _needs_touch(last_used_at, now, self._interval):
+            self._touch(principal, now)
+            last_used_at = now
+        self._cache.put(digest, principal, token.expires_at, last_used_at, generation)
+        return principal
+
+    def _touch(self, principal: Principal, now: datetime) -> None:
+        assert principal.token_id is not None
+        with self._database.unit_of_work(write=True) as session:
+            repository.touch_token(session, principal.token_id, now, now - self._interval)
+
+
+def _needs_touch(last_used_at: datetime | None, now: datetime, interval: timedelta) -> bool:
+    return last_used_at is None or last_used_at < now - interval
+
+
+def _still_valid(entry: CachedToken, now: datetime) -> bool:
+    """A cached token's expiry date still holds (revocation clears the cache instead)."""
+    return entry.expires_at is None or entry.expires_at >= now.date()
 
 
 def token_is_active(token: AccessToken, now: datetime) -> bool:

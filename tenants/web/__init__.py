@@ -19,7 +19,9 @@ async def authenticate(request: Request) -> Principal:
     authenticator = request.state.authenticator
     assert isinstance(authenticator, Authenticator)
     credentials = credentials_from_headers(request.headers)
-    principal = await run_in_threadpool(authenticator.authenticate, credentials)
+    principal = authenticator.cached(credentials)
+    if principal is None:
+        principal = await run_in_threadpool(authenticator.authenticate, credentials)
     request.state.principal_id = principal.user_id
     request.state.token_id = principal.token_id
     return principal
