@@ -85,23 +85,27 @@ def main() -> int:
                 data = seed.search_runs_data(args.search_runs)
                 seed.seed_gateway(backend.gateway_url, project_id, fx.search_experiment, data)
             out = args.out / f"profile-{scenario.name}.txt"
-            spy = None if args.no_spy else subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "py-spy"),
-                    "record",
-                    "--subprocesses",
-                    "--format",
-                    "raw",
-                    "--rate",
-                    "200",
-                    "--output",
-                    str(out),
-                    "--pid",
-                    str(gateway.pid),
-                    *([] if not args.idle else ["--idle"]),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+            spy = (
+                None
+                if args.no_spy
+                else subprocess.Popen(
+                    [
+                        str(Path(sys.executable).parent / "py-spy"),
+                        "record",
+                        "--subprocesses",
+                        "--format",
+                        "raw",
+                        "--rate",
+                        "200",
+                        "--output",
+                        str(out),
+                        "--pid",
+                        str(gateway.pid),
+                        *([] if not args.idle else ["--idle"]),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
             )
             time.sleep(1.0)
             cpu_before = tree_cpu(gateway.pid)
