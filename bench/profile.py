@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--search-runs", type=int, default=10_000)
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--idle", action="store_true", help="include idle threads")
-    parser.add_argument("--out", type=Path, default=Path("/tmp"))
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "profiles.tmp")
     parser.add_argument("--no-spy", action="store_true", help="only measure server CPU per request")
     args = parser.parse_args()
 
@@ -84,6 +84,7 @@ def main() -> int:
                 project_id = int(gateway.tracking_uri.split("/projects/")[1].split("/")[0])
                 data = seed.search_runs_data(args.search_runs)
                 seed.seed_gateway(backend.gateway_url, project_id, fx.search_experiment, data)
+            args.out.mkdir(parents=True, exist_ok=True)
             out = args.out / f"profile-{scenario.name}.txt"
             spy = (
                 None

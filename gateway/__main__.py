@@ -42,10 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def app_from_env():  # type: ignore[no-untyped-def]
-    """Uvicorn factory for ``--workers N``: each worker builds its app from the environment."""
-    from gateway.app import create_app
-
-    return create_app(Settings.from_env(os.environ))
+    """Kept for deployments that point uvicorn here; ``gateway.cli_serve.app_from_env`` is leaner."""
+    return cli_serve.app_from_env()
 
 
 if __name__ == "__main__":

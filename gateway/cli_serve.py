@@ -5,6 +5,12 @@ served for ``GATEWAY_SHUTDOWN_DRAIN_S`` (so a load balancer stops routing here f
 listener closes and in-flight requests get ``GATEWAY_SHUTDOWN_TIMEOUT_S`` to finish. A second signal
 skips the drain; a second Ctrl+C during the wait forces the exit (uvicorn's own rule).
 With ``--workers N`` > 1 uvicorn's supervisor runs plain workers: no drain, metrics refused (503).
+
+Processes: ``serve`` prepares the database (migrations, bootstrap), then replaces itself (``exec``, same
+pid, so signals and exit codes are unchanged) with ``python -m gateway.cli_serve``: a lean supervisor
+that never imported SQLAlchemy, Alembic or the admin commands. Workers build their app with
+``app_from_env`` here, importing no more than the app needs. That keeps the process tree small (SPEC §9:
+RSS ≤ 10 % of a stock MLflow server's; bench/README.md), so heavy imports here stay inside functions.
 """
 
 from __future__ import annotations
@@ -17,13 +23,16 @@ import threading
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from gateway import migrate
-from gateway.db import Database
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from gateway.db import Database
 
 BOOTSTRAP_TOKEN_FILE = "bootstrap-token"
 
@@ -48,6 +57,9 @@ def add_commands(commands: Any) -> None:
 
 
 def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway import migrate
+    from gateway.db import Database
+
     database = Database.from_settings(settings)
     before = migrate.current_revision(database.engine)
     migrate.upgrade(database.engine)
@@ -64,6 +76,9 @@ def run_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 def prepare_database(settings: Settings, *, force_migrate: bool = False) -> Database:
     """Migrate on the embedded default (or when asked); elsewhere refuse an outdated schema."""
+    from gateway import migrate
+    from gateway.db import Database
+
     database = Database.from_settings(settings)
     if migrate.is_pending(database.engine):
         if settings.is_embedded_sqlite or force_migrate:
@@ -112,8 +127,19 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if settings.bootstrap and settings.is_embedded_sqlite:
         _bootstrap(settings, database)
     database.dispose()
+    # Threads of the request pool would each get a glibc malloc arena (up to 8 per core): two is plenty
+    # for a server whose allocations are mostly Python's own, and saves tens of MB per worker.
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "gateway.cli_serve"])  # noqa: S606 - our interpreter, our module
+
+
+def supervise() -> int:
+    """What ``serve`` execs into (``python -m gateway.cli_serve``): uvicorn, with settings from the env."""
     from gateway.logging import configure_logging
 
+    settings = Settings.from_env(os.environ)
     configure_logging(settings.log_format, settings.log_level)
     options: dict[str, Any] = {
         "factory": True,
@@ -128,13 +154,23 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         "timeout_graceful_shutdown": settings.shutdown_timeout_s,
     }
     if settings.workers > 1:
-        uvicorn.run("gateway.__main__:app_from_env", **options)
+        uvicorn.run("gateway.cli_serve:app_from_env", **options)
         return 0
-    config = uvicorn.Config("gateway.__main__:app_from_env", **options)
+    config = uvicorn.Config("gateway.cli_serve:app_from_env", **options)
     server = GatewayServer(config, drain_s=settings.shutdown_drain_s)
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it caught, once shut down
         server.run()
     return 0 if server.started else 3
+
+
+def app_from_env() -> Starlette:
+    """Uvicorn factory: each worker builds its app, and its logging (spawned workers start bare), from the env."""
+    from gateway.app import create_app
+    from gateway.logging import configure_logging
+
+    settings = Settings.from_env(os.environ)
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
 
 
 def _bootstrap(settings: Settings, database: Database) -> None:
@@ -167,3 +203,7 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)
+
+
+if __name__ == "__main__":
+    sys.exit(supervise())

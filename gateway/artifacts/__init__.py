@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote, urlsplit
-
-import certifi
-import urllib3
-from minio import Minio
 
 from gateway.artifacts.backend import MULTIPART_NOT_SUPPORTED, Entry, MultipartUpload, PartTarget, StorageBackend
 from gateway.artifacts.keys import (
@@ -27,7 +24,6 @@ from gateway.artifacts.keys import (
     relative_path,
 )
 from gateway.artifacts.local import LocalBackend
-from gateway.artifacts.s3 import S3Backend
 from gateway.artifacts.store import (
     CONCURRENT_STORE_CALLS,
     CONCURRENT_UPLOADS,
@@ -36,6 +32,9 @@ from gateway.artifacts.store import (
     TransferObserver,
 )
 from gateway.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from gateway.artifacts.s3 import S3Backend
 
 __all__ = [
     "MULTIPART_NOT_SUPPORTED",
@@ -80,6 +79,13 @@ def open_artifact_store(settings: Settings, observer: TransferObserver | None = 
 
 
 def _s3_backend(settings: Settings, uri: SplitResult) -> S3Backend:
+    # Imported here: minio and urllib3 cost every worker ~20 MB of RSS on the (default) local store.
+    import certifi
+    import urllib3
+    from minio import Minio
+
+    from gateway.artifacts.s3 import S3Backend
+
     if not uri.netloc:
         raise SettingsError("GATEWAY_ARTIFACTS_URI=s3://… needs a bucket: s3://bucket/optional/prefix")
     endpoint, secure = settings.artifacts_s3_endpoint or DEFAULT_S3_ENDPOINT, settings.artifacts_s3_secure
