@@ -290,7 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == "postgresql" and not servers.postgres_reachable(args.postgres):
             say(f"[postgresql] {args.postgres} does not answer: skipped")
             continue
-        backends.append(bench_backend(name, args, mlflow_python))
+        try:
+            backends.append(bench_backend(name, args, mlflow_python))
+        except Exception as exc:  # noqa: BLE001 - one backend failing must not lose the other's results
+            say(f"[{name}] FAILED: {type(exc).__name__}: {exc}")
     result = {"environment": environment, "backends": backends}
     markdown = to_markdown(result)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -49,7 +49,7 @@ def ensure_mlflow_venv(log: Any = print) -> Path:
     python = venv_python(MLFLOW_VENV)
     if python.exists():
         probe = subprocess.run(
-            [str(python), "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
+            [str(python), "-c", "import importlib.metadata as m, psycopg; print(m.version('mlflow'))"],
             capture_output=True,
             text=True,
             check=False,
@@ -57,9 +57,11 @@ def ensure_mlflow_venv(log: Any = print) -> Path:
         if probe.stdout.strip() == MLFLOW_VERSION:
             return python
     log(f"installing mlflow=={MLFLOW_VERSION} into {MLFLOW_VENV.relative_to(ROOT)} (once)…")
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(MLFLOW_VENV)], check=True)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(MLFLOW_VENV)], check=True)
+    # SQLAlchemy 2.1 (what mlflow 3.17.2 gets) drives postgresql:// URLs with psycopg 3.
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}", "psycopg2-binary"],
+        [str(python), "-m", "pip", "install", "-q", f"mlflow=={MLFLOW_VERSION}", "psycopg[binary]"],
         check=True,
     )
     return python
