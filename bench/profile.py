@@ -84,6 +84,8 @@ def main() -> int:
                 project_id = int(gateway.tracking_uri.split("/projects/")[1].split("/")[0])
                 data = seed.search_runs_data(args.search_runs)
                 seed.seed_gateway(backend.gateway_url, project_id, fx.search_experiment, data)
+                if args.backend == "postgresql":
+                    seed.analyze(backend.gateway_url)
             args.out.mkdir(parents=True, exist_ok=True)
             out = args.out / f"profile-{scenario.name}.txt"
             spy = (

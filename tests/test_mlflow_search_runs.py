@@ -136,6 +136,49 @@ def test_order_by(seeded: Seeded, order_by: Any, expected: list[str]) -> None:
     assert search(seeded, order_by=order_by) == expected
 
 
+@pytest.mark.parametrize(
+    ("filter", "order_by", "expected"),
+    [
+        ("metrics.acc > 0.05", ["metrics.acc DESC"], ["r3", "r2", "r1"]),  # no NaN (r5), no missing (r4)
+        ("metrics.acc > 0.05", ["metrics.acc ASC"], ["r1", "r2", "r3"]),
+        ("metrics.acc >= 0.1 AND metrics.acc < 0.9", ["metrics.acc DESC"], ["r2", "r1"]),
+        ("metrics.acc != 0.6", ["metrics.acc DESC"], ["r3", "r1", "r5"]),  # != keeps NaN: last
+        ("metrics.acc > 0.05", ["metrics.acc DESC", "params.alpha ASC"], ["r3", "r2", "r1"]),
+    ],
+)
+def test_filter_and_order_on_the_same_metric(
+    seeded: Seeded, filter: str, order_by: list[str], expected: list[str]
+) -> None:
+    # The compiler joins the metric once for both (no EXISTS, no missing-last CASE): same answers.
+    assert search(seeded, filter, order_by=order_by) == expected
+
+
+def test_same_metric_ties_break_by_newest_start_then_pages(seeded: Seeded) -> None:
+    client = seeded.client
+    experiment = client.experiment()
+    for name, offset, acc in (("t1", 1, 0.5), ("t2", 2, 0.5), ("t3", 3, 0.7), ("t4", 4, 0.2)):
+        run_id = client.run(experiment, run_name=name, start_time=T0 + offset)["info"]["run_id"]
+        _log(client, run_id, metrics=[{"key": "acc", "value": acc, "timestamp": T0, "step": 0}])
+    body = {"experiment_ids": [experiment], "filter": "metrics.acc >= 0.5"}
+    for order, expected in (("DESC", ["t3", "t2", "t1"]), ("ASC", ["t2", "t1", "t3"])):
+        pages, token = [], None
+        while True:
+            answer = client.ok(
+                "/runs/search",
+                {
+                    **body,
+                    "order_by": [f"metrics.acc {order}"],
+                    "max_results": 1,
+                    **({"page_token": token} if token else {}),
+                },
+            )
+            pages += [run["info"]["run_name"] for run in answer["runs"]]
+            token = answer.get("next_page_token")
+            if not token:
+                break
+        assert pages == expected
+
+
 def test_missing_values_sort_last_in_both_directions(seeded: Seeded) -> None:
     every = ["ALL"]
     assert search(seeded, run_view_type=every[0], order_by=["metrics.acc DESC"])[-1] == "r4"

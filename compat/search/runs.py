@@ -8,6 +8,12 @@ MLflow's semantics, kept: a comparison on a metric, param or tag the run lacks i
 included); ``IS NULL`` means the key was never logged; ordering puts missing values last in both
 directions (and NaN metrics just before them); ties fall back to newest start time, then run id.
 A NaN metric matches only ``!=`` (it equals nothing) — MLflow compares its stored 0 instead.
+
+The common "best runs" search — a comparison on a metric and an order by the same metric — gets a
+plainer shape: an inner join on that metric's latest value carries both the comparison and the order,
+with no ``EXISTS`` and no missing-last ``CASE`` (the comparison already excludes missing and NaN
+values). Then the database can walk the ``(key, value)`` index in order and stop after one page,
+instead of sorting every matching run (bench ``search_runs``: 10 000 runs).
 """
 
 from __future__ import annotations
@@ -69,9 +75,14 @@ def search_runs(
         statement = statement.where(Candidate.lifecycle_stage == "active")
     elif query.view_type == "DELETED_ONLY":
         statement = statement.where(Candidate.lifecycle_stage == "deleted")
+    joined = _joined_metrics(query)
+    for key, metric in joined.items():
+        statement = statement.join(metric, and_(metric.candidate_id == Candidate.id, metric.key == key))
     for clause in query.clauses:
-        statement = statement.where(_condition(clause, dialect))
-    statement, order_columns = _ordered(statement, query.orders)
+        metric = joined.get(clause.key) if clause.kind == "metric" else None
+        condition = _condition(clause, dialect) if metric is None else _metric_matches(metric, clause, dialect)
+        statement = statement.where(condition)
+    statement, order_columns = _ordered(statement, query.orders, joined)
     rows = session.execute(statement.order_by(*order_columns).offset(offset).limit(limit))
     return [(candidate, iid) for candidate, iid in rows]
 
@@ -96,16 +107,31 @@ def _attribute(key: str) -> ColumnElement[Any]:
     return columns[key]  # type: ignore[no-any-return]
 
 
+_PRESENT_AND_NUMERIC = frozenset({"=", "<", "<=", ">", ">="})
+"""Metric comparisons that only a logged, non-NaN value can satisfy."""
+
+
+def _joined_metrics(query: RunQuery) -> dict[str, Any]:
+    """Ordered-by metrics that a clause already requires to be present and not NaN: key → joined alias."""
+    required = {c.key for c in query.clauses if c.kind == "metric" and c.operator in _PRESENT_AND_NUMERIC}
+    ordered = {o.key for o in query.orders if o.kind == "metric"}
+    return {key: aliased(CandidateLatestMetric) for key in sorted(required & ordered)}
+
+
+def _metric_matches(metric: Any, clause: Clause, dialect: str) -> ColumnElement[bool]:
+    if clause.operator == "!=":
+        return or_(metric.is_nan, metric.value != clause.value)
+    return and_(not_(metric.is_nan), compare(metric.value, clause.operator, clause.value, dialect))
+
+
 def _condition(clause: Clause, dialect: str) -> ColumnElement[bool]:
     if clause.kind == "attribute":
         return compare(_attribute(clause.key), clause.operator, clause.value, dialect)
     if clause.kind == "metric":
         metric = CandidateLatestMetric
-        if clause.operator == "!=":
-            value_matches = or_(metric.is_nan, metric.value != clause.value)
-        else:
-            value_matches = and_(not_(metric.is_nan), compare(metric.value, clause.operator, clause.value, dialect))
-        return exists().where(metric.candidate_id == Candidate.id, metric.key == clause.key, value_matches)
+        return exists().where(
+            metric.candidate_id == Candidate.id, metric.key == clause.key, _metric_matches(metric, clause, dialect)
+        )
     if clause.kind == "dataset":
         column = getattr(CandidateInput, clause.key)
         return exists().where(
@@ -115,9 +141,15 @@ def _condition(clause: Clause, dialect: str) -> ColumnElement[bool]:
     return key_value_condition(table, table.candidate_id == Candidate.id, clause, dialect)
 
 
-def _ordered(statement: Select[Any, Any], orders: Sequence[RunOrder]) -> tuple[Select[Any, Any], list[Any]]:
+def _ordered(
+    statement: Select[Any, Any], orders: Sequence[RunOrder], joined: dict[str, Any]
+) -> tuple[Select[Any, Any], list[Any]]:
     columns: list[Any] = []
     for order in orders:
+        if order.kind == "metric" and order.key in joined:
+            present = joined[order.key].value  # present and not NaN: nothing to put last
+            columns.append(present if order.ascending else present.desc())
+            continue
         if order.kind == "attribute":
             value: Any = _attribute(order.key)
             missing_last: Any = case((value.is_(None), 1), else_=0)
