@@ -77,6 +77,34 @@ def create_candidate(
     ci: CiJob | None = None,
 ) -> Candidate:
     """A new run; a CI job token's runs carry its job tags (``compat.ci_jobs``)."""
+    return start_run(
+        session,
+        experiment,
+        user_id=user_id,
+        user_name=user_name,
+        run_name=run_name,
+        start_time=start_time,
+        tags=tags,
+        ci=ci,
+    )[0]
+
+
+def start_run(
+    session: Session,
+    experiment: Experiment,
+    *,
+    user_id: int | None,
+    user_name: str,
+    run_name: str | None,
+    start_time: int | None,
+    tags: Sequence[tuple[str, str]],
+    ci: CiJob | None = None,
+) -> tuple[Candidate, RunData]:
+    """``create_candidate``, plus what ``runs/get`` would show of the new run — known without reading it back.
+
+    The per-project counter's row stays locked from the iid bump to the commit; on PostgreSQL,
+    concurrent run creations in a project queue on it, so nothing else should run in that window.
+    """
     if experiment.lifecycle_stage != "active":
         raise InvalidParameter(
             f"The experiment {experiment.iid} must be in the 'active' state; it is '{experiment.lifecycle_stage}'."
@@ -104,7 +132,7 @@ def create_candidate(
     session.add(candidate)
     session.flush()
     repository.upsert_key_values(session, CandidateMetadata, "candidate_id", candidate.id, list(tag_map.items()))
-    return candidate
+    return candidate, RunData([], [], sorted(tag_map.items()), [])
 
 
 def get_candidate(session: Session, project_id: int, run_id: str) -> Candidate:

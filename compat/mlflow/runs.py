@@ -56,9 +56,10 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
     tags = p.key_values(params, "tags", what="tag", limit=p.MAX_TAG_VALUE_LENGTH)
     run_name = p.optional_str(params, "run_name")
     start_time = p.optional_int(params, "start_time", minimum=0)
-    candidate = service.create_candidate(
+    experiment = experiment_for_new_run(session, project, iid)
+    candidate, data = service.start_run(
         session,
-        experiment_for_new_run(session, project, iid),
+        experiment,
         user_id=project.principal.user_id,
         user_name=project.principal.username,
         run_name=run_name,
@@ -66,7 +67,7 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
         tags=tags,
         ci=project.principal.ci,
     )
-    return _present_run(session, candidate)
+    return {"run": presenters.run(candidate, experiment.iid, data)}
 
 
 def get(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
