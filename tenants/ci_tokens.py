@@ -23,13 +23,16 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from gateway.ci_issuers import CiIssuer
 from gateway.errors import Unauthenticated
-from tenants.ci_keys import SIGNING_ALGORITHMS, IssuerKeys, KeysUnavailable, UnknownKey
+
+if TYPE_CHECKING:
+    import jwt
+
+# PyJWT and cryptography (~10 MB per process) are imported only where a CI token is verified: most
+# deployments trust no issuer, and every worker would carry them for nothing.
 
 log = logging.getLogger("tenants.ci_tokens")
 
@@ -64,6 +67,8 @@ class CiTokenVerifier:
     """Verifies ID tokens against the configured issuers; one per app, shared by all threads."""
 
     def __init__(self, issuers: Sequence[CiIssuer], *, timeout_s: float, refresh_cooldown_s: float) -> None:
+        if issuers:
+            from tenants.ci_keys import IssuerKeys
         self._issuers = {
             issuer.issuer: (issuer, IssuerKeys(issuer, timeout_s=timeout_s, refresh_cooldown_s=refresh_cooldown_s))
             for issuer in issuers
@@ -85,6 +90,10 @@ class CiTokenVerifier:
             raise _rejected("CI job tokens are not accepted here: the gateway trusts no CI issuer")
         if len(token) > MAX_TOKEN_LENGTH:
             raise _rejected(f"the CI job token is longer than {MAX_TOKEN_LENGTH} characters")
+        import jwt
+
+        from tenants.ci_keys import SIGNING_ALGORITHMS, KeysUnavailable, UnknownKey
+
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -109,6 +118,10 @@ class CiTokenVerifier:
 
 
 def _decode(token: str, key: jwt.PyJWK, issuer: CiIssuer) -> dict[str, Any]:
+    import jwt
+
+    from tenants.ci_keys import SIGNING_ALGORITHMS
+
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

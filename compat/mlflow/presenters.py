@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
-from compat.candidates import RunData
+from compat.candidates import LatestMetric, RunData
 from compat.run_inputs import tags_of
 from compat.tables import Candidate, CandidateInput, Experiment
 
@@ -40,6 +41,19 @@ def metric(key: str, value: float, is_nan: bool, timestamp: int, step: int) -> d
     return {"key": key, "value": metric_value(value, is_nan), "timestamp": timestamp, "step": step}
 
 
+def latest_metrics(rows: Sequence[LatestMetric | tuple[str, float, bool, int, int]]) -> list[dict[str, Any]]:
+    """``metric`` for many rows, inlined: ``v - v == 0`` is false exactly for NaN and ±Infinity."""
+    return [
+        {
+            "key": key,
+            "value": value if not is_nan and value - value == 0 else metric_value(value, is_nan),
+            "timestamp": timestamp,
+            "step": step,
+        }
+        for key, value, is_nan, timestamp, step in rows
+    ]
+
+
 def run_artifact_uri(experiment_iid: int, candidate: Candidate) -> str:
     """A run's artifact root, relative to the project's tracking URI (``compat.search.runs`` has its SQL twin)."""
     return f"mlflow-artifacts:/{experiment_iid}/{candidate.eid}/artifacts"
@@ -72,7 +86,7 @@ def run(candidate: Candidate, experiment_iid: int, data: RunData) -> dict[str, A
     return {
         "info": run_info(candidate, experiment_iid),
         "data": {
-            "metrics": [metric(m.key, m.value, m.is_nan, m.timestamp, m.step) for m in data.metrics],
+            "metrics": latest_metrics(data.metrics),
             "params": key_values(data.params),
             "tags": key_values(data.tags),
         },
