@@ -104,14 +104,18 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 if args.scenarios and scenario.name not in args.scenarios:
                     continue
                 for concurrency in args.concurrency:
-                    measured = {
-                        s.name: run_async(
-                            workloads.run_scenario(
-                                scenario, s, fixtures[s.name], concurrency=concurrency, seconds=args.seconds
+                    try:
+                        measured = {
+                            s.name: run_async(
+                                workloads.run_scenario(
+                                    scenario, s, fixtures[s.name], concurrency=concurrency, seconds=args.seconds
+                                )
                             )
-                        )
-                        for s in pair
-                    }
+                            for s in pair
+                        }
+                    except Exception as exc:  # noqa: BLE001 - report, and go on with the other scenarios
+                        say(f"[{name}] {scenario.name} c={concurrency} FAILED: {type(exc).__name__}: {exc}")
+                        continue
                     rows.append(_row(scenario.name, concurrency, measured))
                     _print_row(name, rows[-1])
 

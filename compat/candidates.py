@@ -142,6 +142,18 @@ def get_candidate(session: Session, project_id: int, run_id: str) -> Candidate:
     return candidate
 
 
+def get_candidate_and_experiment_iid(session: Session, project_id: int, run_id: str) -> tuple[Candidate, int]:
+    """``get_candidate`` and its experiment's iid in one query (what ``runs/get`` shows)."""
+    row = session.execute(
+        select(Candidate, Experiment.iid)
+        .join(Experiment, Experiment.id == Candidate.experiment_id)
+        .where(Candidate.eid == run_id, Candidate.project_id == project_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"Run with id={run_id} not found")
+    return row[0], row[1]
+
+
 def experiment_of(session: Session, candidate: Candidate) -> Experiment:
     experiment = session.get(Experiment, candidate.experiment_id)
     assert experiment is not None

@@ -96,10 +96,11 @@ def require(session: Session, principal: Principal | None, project_ref: str, per
     if principal is None:
         raise Unauthenticated(NO_CREDENTIALS, reason="missing_credentials")
     ref = unquote(project_ref)
-    project = repository.project_by_ref(session, ref)
-    if project is None:
+    found = repository.project_and_namespace_by_ref(session, ref)
+    if found is None:
         raise project_not_found(ref)
-    role = _project_role(session, principal, project)
+    project, namespace = found
+    role = _project_role(session, principal, project, namespace)
     if not _can_see(principal, role, project.visibility) or not _feature_on(project, permission.value):
         raise project_not_found(ref)
     _check_role_and_scope(principal, role, permission.value, what=permission.name)
@@ -139,12 +140,12 @@ def require_write_scope(principal: Principal) -> None:
 _SCOPE_MESSAGE = "403 Forbidden: this token has only the read_api scope; writing needs a token with the api scope"
 
 
-def _project_role(session: Session, principal: Principal, project: Project) -> Role | None:
+def _project_role(session: Session, principal: Principal, project: Project, namespace: Namespace) -> Role | None:
     if principal.ci is not None:
         return principal.ci.role if project.id == principal.ci.project_id else None
     if principal.is_admin:
         return Role.OWNER
-    level = repository.project_access_level(session, principal.user_id, project, utcnow().date())
+    level = repository.project_access_level(session, principal.user_id, project, utcnow().date(), namespace)
     return None if level is None else Role(level)
 
 

@@ -67,9 +67,22 @@ def group_by_ref(session: Session, ref: str) -> Namespace | None:
 
 def project_by_ref(session: Session, ref: str) -> Project | None:
     """A project by numeric id or full path (already percent-decoded)."""
+    found = project_and_namespace_by_ref(session, ref)
+    return None if found is None else found[0]
+
+
+def project_and_namespace_by_ref(session: Session, ref: str) -> tuple[Project, Namespace] | None:
+    """A project and its namespace in one query: every permission check needs both."""
     if ref.isdigit():
-        return session.get(Project, int(ref)) if int(ref) <= MAX_ID else None
-    return session.scalar(select(Project).where(Project.full_path_key == ref.lower()))
+        if int(ref) > MAX_ID:
+            return None
+        condition = Project.id == int(ref)
+    else:
+        condition = Project.full_path_key == ref.lower()
+    row = session.execute(
+        select(Project, Namespace).join(Namespace, Namespace.id == Project.namespace_id).where(condition)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def namespace_by_ref(session: Session, ref: str) -> Namespace | None:
@@ -95,10 +108,12 @@ def path_taken(session: Session, full_path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------- roles
-def project_access_level(session: Session, user_id: int, project: Project, today: date) -> int | None:
+def project_access_level(
+    session: Session, user_id: int, project: Project, today: date, namespace: Namespace | None = None
+) -> int | None:
     """The user's effective role on the project: the highest of its own and inherited memberships."""
-    namespace = session.get(Namespace, project.namespace_id)
-    assert namespace is not None
+    namespace = namespace or session.get(Namespace, project.namespace_id)
+    assert namespace is not None and namespace.id == project.namespace_id
     if namespace.kind == "user" and namespace.owner_id == user_id:
         return 50
     direct = select(ProjectMember.access_level.label("level")).where(

@@ -34,12 +34,6 @@ def _candidate(session: Session, project: ProjectContext, params: Params) -> Can
     return service.get_candidate(session, project.project_id, p.run_id(params))
 
 
-def _present_run(session: Session, candidate: Candidate) -> dict[str, Any]:
-    experiment = service.experiment_of(session, candidate)
-    data = service.run_data(session, [candidate])[candidate.id]
-    return {"run": presenters.run(candidate, experiment.iid, data)}
-
-
 def experiment_for_new_run(session: Session, project: ProjectContext, iid: int) -> Experiment:
     """Experiment ``0`` is the project's "Default", made on first use so a bare ``start_run()`` works."""
     try:
@@ -71,7 +65,9 @@ def create(session: Session, project: ProjectContext, params: Params) -> dict[st
 
 
 def get(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    return _present_run(session, _candidate(session, project, params))
+    candidate, experiment_iid = service.get_candidate_and_experiment_iid(session, project.project_id, p.run_id(params))
+    data = service.run_data(session, [candidate])[candidate.id]
+    return {"run": presenters.run(candidate, experiment_iid, data)}
 
 
 def update(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
