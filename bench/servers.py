@@ -172,6 +172,8 @@ class Server:
     log: Path
     python: Path
     """The interpreter whose ``mlflow`` client talks to this server in the official-client scenario."""
+    artifacts: Path
+    """Where this server stores artifact files (local store)."""
     memory: TreeMemory | None = None
 
     @property
@@ -229,7 +231,7 @@ def start_mlflow(python: Path, backend: Backend, work: Path, workers: int) -> Se
         process = subprocess.Popen(
             command, cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT
         )
-    server = Server("mlflow", f"http://127.0.0.1:{port}", {}, None, process, log, python)
+    server = Server("mlflow", f"http://127.0.0.1:{port}", {}, None, process, log, python, artifacts)
     _wait_ready(f"http://127.0.0.1:{port}/health", server)
     return server
 
@@ -285,6 +287,7 @@ def start_gateway(backend: Backend, work: Path, workers: int) -> Server:
         process,
         log,
         Path(sys.executable),
+        work / "gateway-artifacts",
     )
     _wait_ready(f"http://127.0.0.1:{port}/-/readiness", server)
     return server

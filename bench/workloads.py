@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -353,13 +355,11 @@ async def artifact_transfers(
                 errors.append(f"upload: {response.status_code} {response.text[:200]}")
                 continue
             up.append((time.perf_counter() - started) * 1000)
+            drop_stored_files(server.artifacts)
             started = time.perf_counter()
-            received = 0
-            async with client.stream("GET", path) as stream:
-                async for chunk in stream.aiter_raw():
-                    received += len(chunk)
-            if stream.status_code != 200 or received != size_bytes:
-                errors.append(f"download: {stream.status_code}, {received} of {size_bytes} bytes")
+            received, status = await download(client, server, path)
+            if status != 200 or received != size_bytes:
+                errors.append(f"download: {status}, {received} of {size_bytes} bytes")
                 continue
             down.append((time.perf_counter() - started) * 1000)
     mib = size_bytes / MIB
@@ -379,3 +379,31 @@ async def artifact_transfers(
         )
 
     return measurement("artifact_upload", up), measurement("artifact_download", down)
+
+
+def drop_stored_files(directory: Path) -> None:
+    """Downloads start from the disk on both servers, as the raw disk read does (``bench.artifacts``)."""
+    from bench.artifacts import drop_from_page_cache
+
+    for path in directory.rglob("*"):
+        if path.is_file():
+            drop_from_page_cache(path)
+
+
+async def download(client: httpx.AsyncClient, server: Server, path: str) -> tuple[int, int]:
+    """``(bytes, status)`` of one GET, read by curl into /dev/null when there is curl: httpx tops out first."""
+    url = f"{server.tracking_uri}/{path}"
+    if shutil.which("curl"):
+        headers = [item for name, value in server.headers.items() for item in ("--header", f"{name}: {value}")]
+        process = await asyncio.create_subprocess_exec(
+            "curl", "--silent", "--output", "/dev/null", "--write-out", "%{http_code} %{size_download}", *headers, url,
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await process.communicate()
+        status, _, size = out.decode().partition(" ")
+        return int(size or 0), int(status or 0)
+    received = 0
+    async with client.stream("GET", path) as stream:
+        async for chunk in stream.aiter_raw():
+            received += len(chunk)
+    return received, stream.status_code
