@@ -313,7 +313,7 @@ def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, Run
     # metrics, building objects cost more than the query (bench.profile get_run).
     rows = session.connection().execute(
         select(latest.candidate_id, latest.key, latest.value, latest.is_nan, latest.timestamp, latest.step)
-        .where(latest.candidate_id.in_(ids))
+        .where(repository.ids_in(session, latest.candidate_id, ids))
         .order_by(latest.key)
     )
     if len(ids) == 1:

@@ -5,8 +5,10 @@ so a row of another project is never returned, only "not found".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from compat.registry.tables import Model, ModelVersion
@@ -45,6 +47,17 @@ def experiment_tags(session: Session, experiment_ids: list[int]) -> dict[int, li
     return key_values_by_parent(session, ExperimentTag, "experiment_id", experiment_ids)
 
 
+def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN (ids)``; on PostgreSQL ``column = ANY(:ids)``, one array parameter instead of one per id.
+
+    A page of runs asks for its children by a hundred ids, in four queries: rendering, sending and
+    parsing a hundred cast placeholders each time cost more than the lookups (bench ``search_runs``).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(list(ids))  # type: ignore[no-any-return]
+
+
 def key_values_by_parent(
     session: Session, model: type[Base], parent: str, parent_ids: Sequence[int]
 ) -> dict[int, list[tuple[str, str]]]:
@@ -54,7 +67,7 @@ def key_values_by_parent(
         parent_column = getattr(model, parent)
         rows = session.execute(
             select(parent_column, model.key, model.value)  # type: ignore[attr-defined]
-            .where(parent_column.in_(list(parent_ids)))
+            .where(ids_in(session, parent_column, parent_ids))
             .order_by(model.key)  # type: ignore[attr-defined]
         )
         for parent_id, key, value in rows:

@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compat import repository
 from compat.tables import Candidate, CandidateInput
 from gateway.db import upsert_insert
 
@@ -61,7 +62,7 @@ def log_inputs(session: Session, candidate: Candidate, inputs: Sequence[DatasetI
 def inputs_of(session: Session, candidate_ids: Sequence[int]) -> dict[int, list[CandidateInput]]:
     found: dict[int, list[CandidateInput]] = {i: [] for i in candidate_ids}
     if candidate_ids:
-        query = select(CandidateInput).where(CandidateInput.candidate_id.in_(list(candidate_ids)))
+        query = select(CandidateInput).where(repository.ids_in(session, CandidateInput.candidate_id, candidate_ids))
         for row in session.scalars(query.order_by(CandidateInput.id)):
             found[row.candidate_id].append(row)
     return found

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from compat import repository
 from compat.logged_models.tables import CandidateModelLink, LoggedModel
 
 
@@ -29,7 +30,7 @@ def models_of_runs(session: Session, candidate_ids: Sequence[int]) -> dict[int, 
     rows = session.execute(
         select(CandidateModelLink.candidate_id, CandidateModelLink.direction, CandidateModelLink.step, LoggedModel.eid)
         .join(LoggedModel, LoggedModel.id == CandidateModelLink.logged_model_id)
-        .where(CandidateModelLink.candidate_id.in_(list(candidate_ids)))
+        .where(repository.ids_in(session, CandidateModelLink.candidate_id, candidate_ids))
         .order_by(CandidateModelLink.step, LoggedModel.eid)
     )
     for candidate_id, direction, step, eid in rows:
