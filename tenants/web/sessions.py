@@ -24,7 +24,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -69,10 +68,14 @@ class WebSessions:
             "iat": now,
             "exp": now + self.ttl_s,
         }
+        import jwt  # on first use: PyJWT pulls in cryptography, ~9 MB a worker that serves no web page
+
         return jwt.encode(claims, self._key, algorithm="HS256")
 
     def read(self, value: str) -> WebSession | None:
         """The session in a cookie value, or ``None`` when it is forged, expired or malformed."""
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 value,
