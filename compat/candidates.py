@@ -65,30 +65,6 @@ class RunData:
     """Logged models the run used and produced (MLflow 3)."""
 
 
-def create_candidate(
-    session: Session,
-    experiment: Experiment,
-    *,
-    user_id: int | None,
-    user_name: str,
-    run_name: str | None,
-    start_time: int | None,
-    tags: Sequence[tuple[str, str]],
-    ci: CiJob | None = None,
-) -> Candidate:
-    """A new run; a CI job token's runs carry its job tags (``compat.ci_jobs``)."""
-    return start_run(
-        session,
-        experiment,
-        user_id=user_id,
-        user_name=user_name,
-        run_name=run_name,
-        start_time=start_time,
-        tags=tags,
-        ci=ci,
-    )[0]
-
-
 def start_run(
     session: Session,
     experiment: Experiment,
@@ -100,7 +76,8 @@ def start_run(
     tags: Sequence[tuple[str, str]],
     ci: CiJob | None = None,
 ) -> tuple[Candidate, RunData]:
-    """``create_candidate``, plus what ``runs/get`` would show of the new run — known without reading it back.
+    """A new run, and what ``runs/get`` would show of it — known without reading it back. A CI job
+    token's runs carry its job tags (``compat.ci_jobs``).
 
     The per-project counter's row stays locked from the iid bump to the commit; on PostgreSQL,
     concurrent run creations in a project queue on it, so nothing else should run in that window.

@@ -62,8 +62,7 @@ def restore(session: Session, project: ProjectContext, params: Params) -> dict[s
 
 
 def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    key = p.check_key(params.get("key"), what="tag")
-    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    key, value = p.tag(params)
     service.set_experiment_tag(session, _experiment(session, project, params), key, value)
     return {}
 

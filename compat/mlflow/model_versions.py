@@ -89,8 +89,7 @@ def download_uri(session: Session, project: ProjectContext, params: Params) -> d
 
 
 def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    key = p.check_key(params.get("key"), what="tag")
-    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    key, value = p.tag(params)
     versions.set_tag(session, _version(session, project, params), key, value)
     return {}
 

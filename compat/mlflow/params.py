@@ -115,6 +115,12 @@ def check_value(value: object, *, what: str, limit: int, key: str) -> str:
     return value
 
 
+def tag(params: Mapping[str, Any]) -> tuple[str, str]:
+    """The ``key`` and ``value`` of a ``set-tag`` call (runs, experiments, models, versions), validated."""
+    key = check_key(params.get("key"), what="tag")
+    return key, check_value(params.get("value"), what="tag", limit=MAX_TAG_VALUE_LENGTH, key=key)
+
+
 def key_values(params: Mapping[str, Any], name: str, *, what: str, limit: int) -> list[tuple[str, str]]:
     """A list of ``{"key", "value"}`` objects (tags), validated."""
     raw = params.get(name)

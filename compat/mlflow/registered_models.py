@@ -70,8 +70,7 @@ def latest_versions(session: Session, project: ProjectContext, params: Params) -
 
 
 def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    key = p.check_key(params.get("key"), what="tag")
-    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    key, value = p.tag(params)
     models.set_tag(session, model_of(session, project, params), key, value)
     return {}
 

@@ -111,8 +111,7 @@ def log_parameter(session: Session, project: ProjectContext, params: Params) -> 
 
 
 def set_tag(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
-    key = p.check_key(params.get("key"), what="tag")
-    value = p.check_value(params.get("value"), what="tag", limit=p.MAX_TAG_VALUE_LENGTH, key=key)
+    key, value = p.tag(params)
     service.log_batch(session, _candidate(session, project, params), tags=[(key, value)], ci=project.principal.ci)
     return {}
 

@@ -55,7 +55,7 @@ def create_version(
         raise AlreadyExists(f"Model {model.name!r} already has version {number.text}; choose another gitlab.version.")
     experiment = session.get(Experiment, model.experiment_id)
     assert experiment is not None
-    candidate = candidates.create_candidate(
+    candidate, _ = candidates.start_run(
         session,
         experiment,
         user_id=user_id,
