@@ -559,7 +559,8 @@ def bench_store(store: str, payload: Payload, scratch: Path) -> StoreResult:
     )
 
 
-def describe_environment(store: str, work: Path) -> dict[str, Any]:
+def describe_machine() -> dict[str, Any]:
+    """When, at which commit and on what a benchmark ran (shared by every bench's results)."""
     cpu_model = ""
     with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
         cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
@@ -569,12 +570,18 @@ def describe_environment(store: str, work: Path) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "commit": commit,
-        "store": "local files (embedded default)" if store == "local" else "S3 via moto server mode (in memory)",
         "cpus": os.cpu_count(),
         "cpu_model": cpu_model,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "kernel": platform.release(),
         "python": platform.python_version(),
+    }
+
+
+def describe_environment(store: str, work: Path) -> dict[str, Any]:
+    return {
+        **describe_machine(),
+        "store": "local files (embedded default)" if store == "local" else "S3 via moto server mode (in memory)",
         "scratch_filesystem": _filesystem_of(work),
         "chunk_bytes": CHUNK,
     }

@@ -20,13 +20,11 @@ import contextlib
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -223,26 +221,15 @@ def official_client(server: Any, calls: int) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------ main
 def describe_environment(args: argparse.Namespace) -> dict[str, Any]:
+    from bench.artifacts import describe_machine
     from bench.servers import MLFLOW_VERSION
 
-    cpu_model = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as cpuinfo:
-        cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "")
     memory = 0.0
     with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
         memory = int(next(line for line in meminfo if line.startswith("MemTotal")).split()[1]) / 2**20
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
-    ).stdout.strip()
     return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "commit": commit,
-        "cpus": os.cpu_count(),
-        "cpu_model": cpu_model,
+        **describe_machine(),
         "memory_gib": round(memory, 1),
-        "load_average_1m": round(os.getloadavg()[0], 2),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
         "mlflow_version": MLFLOW_VERSION,
         "workers": args.workers,
         "seconds": args.seconds,
