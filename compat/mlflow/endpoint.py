@@ -55,6 +55,9 @@ class Endpoint:
     permission: Permission
     rows: RowCount | None = None
     """How many tracking rows a successful call wrote, by kind (for the metrics)."""
+    quick: bool = False
+    """Its work is bounded to a few indexed rows (one run, one experiment, one batch of at most 1000
+    items): it runs on the event loop, not in a worker thread (see ``run_in_unit_of_work``)."""
 
     @property
     def writes(self) -> bool:
@@ -72,7 +75,7 @@ def to_route(endpoint: Endpoint) -> Route:
             project = require_project(request, session, principal, endpoint.permission)
             return endpoint.handler(session, project, params)
 
-        answer = await run_in_unit_of_work(request, work, write=endpoint.writes)
+        answer = await run_in_unit_of_work(request, work, write=endpoint.writes, on_loop=endpoint.quick)
         if endpoint.rows is not None:
             metrics: Metrics = request.state.metrics
             for kind, count in endpoint.rows(params):

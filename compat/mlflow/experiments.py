@@ -83,13 +83,13 @@ def list_all(session: Session, project: ProjectContext, params: Params) -> dict[
 
 BASE = "/api/2.0/mlflow/experiments"
 ENDPOINTS = [
-    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags")),
-    Endpoint("GET", f"{BASE}/get", get, READ),
-    Endpoint("GET", f"{BASE}/get-by-name", get_by_name, READ),
-    Endpoint("POST", f"{BASE}/update", update, WRITE),
+    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags"), quick=True),
+    Endpoint("GET", f"{BASE}/get", get, READ, quick=True),
+    Endpoint("GET", f"{BASE}/get-by-name", get_by_name, READ, quick=True),
+    Endpoint("POST", f"{BASE}/update", update, WRITE, quick=True),
     Endpoint("POST", f"{BASE}/delete", delete, WRITE),
     Endpoint("POST", f"{BASE}/restore", restore, WRITE),
-    Endpoint("POST", f"{BASE}/set-experiment-tag", set_tag, WRITE, rows=one("tags")),
-    Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
+    Endpoint("POST", f"{BASE}/set-experiment-tag", set_tag, WRITE, rows=one("tags"), quick=True),
+    Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE, quick=True),
     Endpoint("GET", f"{BASE}/list", list_all, READ),
 ]

@@ -323,17 +323,17 @@ def _metric_point(params: Params) -> MetricPoint:
 
 BASE = "/api/2.0/mlflow/runs"
 ENDPOINTS = [
-    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags")),
-    Endpoint("GET", f"{BASE}/get", get, READ),
-    Endpoint("POST", f"{BASE}/update", update, WRITE),
+    Endpoint("POST", f"{BASE}/create", create, WRITE, rows=listed("tags"), quick=True),
+    Endpoint("GET", f"{BASE}/get", get, READ, quick=True),
+    Endpoint("POST", f"{BASE}/update", update, WRITE, quick=True),
     Endpoint("POST", f"{BASE}/delete", delete, WRITE),
     Endpoint("POST", f"{BASE}/restore", restore, WRITE),
-    Endpoint("POST", f"{BASE}/log-metric", log_metric, WRITE, rows=one("metrics")),
-    Endpoint("POST", f"{BASE}/log-parameter", log_parameter, WRITE, rows=one("params")),
-    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE, rows=one("tags")),
-    Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE),
-    Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE, rows=listed("metrics", "params", "tags")),
-    Endpoint("POST", f"{BASE}/log-inputs", log_inputs, WRITE),
+    Endpoint("POST", f"{BASE}/log-metric", log_metric, WRITE, rows=one("metrics"), quick=True),
+    Endpoint("POST", f"{BASE}/log-parameter", log_parameter, WRITE, rows=one("params"), quick=True),
+    Endpoint("POST", f"{BASE}/set-tag", set_tag, WRITE, rows=one("tags"), quick=True),
+    Endpoint("POST", f"{BASE}/delete-tag", delete_tag, WRITE, quick=True),
+    Endpoint("POST", f"{BASE}/log-batch", log_batch, WRITE, rows=listed("metrics", "params", "tags"), quick=True),
+    Endpoint("POST", f"{BASE}/log-inputs", log_inputs, WRITE, quick=True),
     # Seed 004's bulk calls, at our runs/ prefix and at the Databricks path its client snippet posts to.
     Endpoint("POST", f"{BASE}/delete-runs", delete_runs, WRITE),
     Endpoint("POST", f"{BASE}/restore-runs", restore_runs, WRITE),
