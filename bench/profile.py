@@ -112,12 +112,16 @@ def main() -> int:
             )
             time.sleep(1.0)
             cpu_before = tree_cpu(gateway.pid)
+            client_before = time.process_time()
             measured = run_async(
                 workloads.run_scenario(scenario, gateway, fx, concurrency=args.concurrency, seconds=args.seconds)
             )
             cpu = tree_cpu(gateway.pid) - cpu_before
+            client_cpu = time.process_time() - client_before
+            requests = max(1, measured.done + 1)
             print(measured.to_json())
-            print(f"server CPU per request: {1000 * cpu / max(1, measured.done + 1):.2f} ms")
+            print(f"server CPU per request: {1000 * cpu / requests:.2f} ms")
+            print(f"bench client CPU per request: {1000 * client_cpu / requests:.2f} ms")
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(timeout=60)

@@ -31,6 +31,7 @@ from gateway.middleware import AccessLog, BodySizeLimit, EncodedPathSegments
 from gateway.settings import Settings
 from gateway.static_assets import StaticAssets
 from tenants.authentication import Authenticator
+from tenants.authorization import AccessCache
 from tenants.ci_tokens import CiTokenVerifier
 from tenants.rest.routes import admin_routes
 from tenants.web import pages
@@ -41,6 +42,7 @@ class AppState(TypedDict):
     settings: Settings
     database: Database
     authenticator: Authenticator
+    access_cache: AccessCache
     artifacts: ArtifactStore
     web_sessions: WebSessions
     static_assets: StaticAssets
@@ -69,6 +71,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
         ci_server_url=settings.ci_server_url,
         cache_ttl_s=settings.token_cache_ttl_s,
     )
+    access_cache = AccessCache(settings.token_cache_ttl_s)
     metrics = Metrics(mlflow_prefix=MLFLOW_PREFIX, engine=db.engine)
     artifacts = open_artifact_store(settings, observer=metrics)
     web_sessions = WebSessions(settings.secret_key_bytes(), settings.web_session_ttl_s)
@@ -81,6 +84,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             settings=settings,
             database=db,
             authenticator=authenticator,
+            access_cache=access_cache,
             artifacts=artifacts,
             web_sessions=web_sessions,
             static_assets=static_assets,

@@ -82,7 +82,8 @@ class Settings:
     web_session_ttl_s: int = 86_400
     """How long a web UI sign-in lasts before the person signs in again."""
     token_cache_ttl_s: float = 5.0
-    """Tokens looked up are remembered this long per process; a revocation reaches other workers within it (0: off)."""
+    """Tokens and project access looked up are remembered this long per process; a revocation or a
+    membership change reaches other workers within it (0: off)."""
     ci_issuers: tuple[CiIssuer, ...] = ()
     """Trusted CI issuers whose OIDC ID tokens authenticate jobs: JSON, or a file path (``gateway.ci_issuers``)."""
     ci_server_url: str = ""

@@ -123,7 +123,7 @@ class Authenticator:
         if entry is not None and _still_valid(entry, now):
             if _needs_touch(entry.last_used_at, now, self._interval):
                 self._touch(entry.principal, now)
-                self._cache.put(digest, entry.principal, entry.expires_at, now, self._cache.generation)
+                self._cache.put(digest, CachedToken(entry.principal, entry.expires_at, now), self._cache.generation)
             return entry.principal
         generation = self._cache.generation
         with self._database.unit_of_work(write=False) as session:
@@ -149,7 +149,7 @@ class Authenticator:
         if _needs_touch(last_used_at, now, self._interval):
             self._touch(principal, now)
             last_used_at = now
-        self._cache.put(digest, principal, token.expires_at, last_used_at, generation)
+        self._cache.put(digest, CachedToken(principal, token.expires_at, last_used_at), generation)
         return principal
 
     def _touch(self, principal: Principal, now: datetime) -> None:

@@ -33,6 +33,7 @@ from tenants.authentication import NO_CREDENTIALS
 from tenants.principal import Principal
 from tenants.roles import Role
 from tenants.tables import Namespace, Project
+from tenants.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,21 +92,66 @@ def group_not_found(ref: str) -> NotFound:
     return NotFound(f"404 Group Not Found: no group {ref!r} is visible to this token")
 
 
-def require(session: Session, principal: Principal | None, project_ref: str, permission: Permission) -> ProjectContext:
-    """Return the project context if ``principal`` holds ``permission`` on it, else raise (see module doc)."""
+@dataclass(frozen=True, slots=True)
+class ProjectAccess:
+    """What ``require`` looked up about a project for one principal: all it decides from."""
+
+    project_id: int
+    full_path: str
+    visibility: str
+    model_experiments_enabled: bool
+    model_registry_enabled: bool
+    max_artifacts_size: int | None
+    role: Role | None
+
+
+AccessCache = TtlCache[tuple[Principal, str], ProjectAccess]
+"""(principal, project reference) → its ``ProjectAccess``, for a few seconds (``tenants.ttl_cache``)."""
+
+
+def require(
+    session: Session,
+    principal: Principal | None,
+    project_ref: str,
+    permission: Permission,
+    cache: AccessCache | None = None,
+) -> ProjectContext:
+    """Return the project context if ``principal`` holds ``permission`` on it, else raise (see module doc).
+
+    With a ``cache``, the lookup (the project and the principal's role on it) is remembered for a few
+    seconds; every decision is still made here, on each call.
+    """
     if principal is None:
         raise Unauthenticated(NO_CREDENTIALS, reason="missing_credentials")
     ref = unquote(project_ref)
+    access = None if cache is None else cache.get((principal, ref))
+    if access is None:
+        generation = 0 if cache is None else cache.generation
+        access = _look_up(session, principal, ref)
+        if cache is not None:
+            cache.put((principal, ref), access, generation)
+    role = access.role
+    if not _can_see(principal, role, access.visibility) or not _feature_on(access, permission.value):
+        raise project_not_found(ref)
+    _check_role_and_scope(principal, role, permission.value, what=permission.name)
+    limit = None if access.max_artifacts_size is None else access.max_artifacts_size * 1024 * 1024
+    return ProjectContext(access.project_id, access.full_path, principal, role, limit)
+
+
+def _look_up(session: Session, principal: Principal, ref: str) -> ProjectAccess:
     found = repository.project_and_namespace_by_ref(session, ref)
     if found is None:
         raise project_not_found(ref)
     project, namespace = found
-    role = _project_role(session, principal, project, namespace)
-    if not _can_see(principal, role, project.visibility) or not _feature_on(project, permission.value):
-        raise project_not_found(ref)
-    _check_role_and_scope(principal, role, permission.value, what=permission.name)
-    limit = None if project.max_artifacts_size is None else project.max_artifacts_size * 1024 * 1024
-    return ProjectContext(project.id, project.full_path, principal, role, limit)
+    return ProjectAccess(
+        project.id,
+        project.full_path,
+        project.visibility,
+        project.model_experiments_enabled,
+        project.model_registry_enabled,
+        project.max_artifacts_size,
+        _project_role(session, principal, project, namespace),
+    )
 
 
 def require_group(
@@ -168,7 +214,7 @@ def _can_see(principal: Principal, role: Role | None, visibility: str) -> bool:
     return visibility == "internal" and not principal.is_bot
 
 
-def _feature_on(project: Project, rule: Rule) -> bool:
+def _feature_on(project: ProjectAccess, rule: Rule) -> bool:
     if rule.feature == "model_experiments":
         return project.model_experiments_enabled
     if rule.feature == "model_registry":

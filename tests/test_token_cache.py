@@ -16,7 +16,7 @@ from gateway.errors import Unauthenticated
 from tenants import access_tokens
 from tenants.authentication import Authenticator, Credentials
 from tenants.tables import AccessToken, User
-from tenants.token_cache import TokenCache
+from tenants.token_cache import CachedToken, TokenCache
 from tests.support.live_server import LiveServer
 from tests.support.world import World
 
@@ -80,9 +80,9 @@ def test_a_lookup_older_than_a_clear_is_not_stored(world: World) -> None:
     principal = cached_authenticator(world).authenticate(Credentials(world.token(world.user())))
     generation = cache.generation
     cache.clear()  # a revocation committed while the lookup was in flight
-    cache.put("digest", principal, None, None, generation)
+    cache.put("digest", CachedToken(principal, None, None), generation)
     assert cache.get("digest") is None
-    cache.put("digest", principal, None, None, cache.generation)
+    cache.put("digest", CachedToken(principal, None, None), cache.generation)
     assert cache.get("digest") is not None
 
 

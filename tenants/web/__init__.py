@@ -28,6 +28,6 @@ async def authenticate(request: Request) -> Principal:
 
 
 def require_project(request: Request, session: Session, principal: Principal, permission: Permission) -> ProjectContext:
-    context = require(session, principal, request.path_params["project"], permission)
+    context = require(session, principal, request.path_params["project"], permission, request.state.access_cache)
     request.state.project_id = context.project_id
     return context
