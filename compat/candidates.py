@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from compat import ci_jobs, repository
@@ -35,6 +35,7 @@ from compat.tables import (
     CandidateParam,
     Experiment,
 )
+from gateway.db import Prepared
 from gateway.errors import InvalidParameter, NotFound
 from tenants.principal import CiJob
 
@@ -112,8 +113,15 @@ def start_run(
     return candidate, RunData([], [], sorted(tag_map.items()), [])
 
 
+_BY_RUN_ID = (Candidate.eid == bindparam("run_id"), Candidate.project_id == bindparam("project_id"))
+_CANDIDATE = select(Candidate).where(*_BY_RUN_ID)
+_CANDIDATE_AND_EXPERIMENT_IID = (
+    select(Candidate, Experiment.iid).join(Experiment, Experiment.id == Candidate.experiment_id).where(*_BY_RUN_ID)
+)
+
+
 def get_candidate(session: Session, project_id: int, run_id: str) -> Candidate:
-    candidate = session.scalar(select(Candidate).where(Candidate.eid == run_id, Candidate.project_id == project_id))
+    candidate = session.scalar(_CANDIDATE, {"run_id": run_id, "project_id": project_id})
     if candidate is None:
         raise NotFound(f"Run with id={run_id} not found")
     return candidate
@@ -121,11 +129,7 @@ def get_candidate(session: Session, project_id: int, run_id: str) -> Candidate:
 
 def get_candidate_and_experiment_iid(session: Session, project_id: int, run_id: str) -> tuple[Candidate, int]:
     """``get_candidate`` and its experiment's iid in one query (what ``runs/get`` shows)."""
-    row = session.execute(
-        select(Candidate, Experiment.iid)
-        .join(Experiment, Experiment.id == Candidate.experiment_id)
-        .where(Candidate.eid == run_id, Candidate.project_id == project_id)
-    ).first()
+    row = session.execute(_CANDIDATE_AND_EXPERIMENT_IID, {"run_id": run_id, "project_id": project_id}).first()
     if row is None:
         raise NotFound(f"Run with id={run_id} not found")
     return row[0], row[1]
@@ -252,10 +256,7 @@ def log_batch(
     new_params = _new_params(session, candidate, params)
     log_points(session, candidate.id, metrics)
     if new_params:
-        session.execute(
-            insert(CandidateParam),
-            [{"candidate_id": candidate.id, "key": k, "value": v} for k, v in new_params],
-        )
+        session.execute(_INSERT_PARAM, [{"candidate_id": candidate.id, "key": k, "value": v} for k, v in new_params])
     if tag_map:
         if RUN_NAME_TAG in tag_map:
             candidate.name = tag_map[RUN_NAME_TAG]
@@ -285,14 +286,9 @@ def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, Run
     data = {i: RunData([], [], [], inputs, models[i]) for i, inputs in inputs_of(session, ids).items()}
     if not ids:
         return data
-    latest = CandidateLatestMetric
     # Plain rows on the connection, not ORM entities (nor the ORM's result layer): for a run's thousand
     # metrics, building objects cost more than the query (bench.profile get_run).
-    rows = session.connection().execute(
-        select(latest.candidate_id, latest.key, latest.value, latest.is_nan, latest.timestamp, latest.step)
-        .where(repository.ids_in(session, latest.candidate_id, ids))
-        .order_by(latest.key)
-    )
+    rows = session.connection().execute(_LATEST_METRICS(session), {"ids": ids})
     if len(ids) == 1:
         data[ids[0]].metrics.extend(LatestMetric._make(row[1:]) for row in rows)
     else:
@@ -304,6 +300,18 @@ def run_data(session: Session, candidates: Sequence[Candidate]) -> dict[int, Run
         data[candidate_id].params.extend(params[candidate_id])
         data[candidate_id].tags.extend(tags[candidate_id])
     return data
+
+
+def _latest_metrics(dialect: str) -> Any:
+    latest = CandidateLatestMetric
+    return (
+        select(latest.candidate_id, latest.key, latest.value, latest.is_nan, latest.timestamp, latest.step)
+        .where(repository.ids_param(dialect, latest.candidate_id))
+        .order_by(latest.key)
+    )
+
+
+_LATEST_METRICS = Prepared(_latest_metrics)
 
 
 def require_active(candidate: Candidate) -> None:
@@ -325,6 +333,13 @@ def _rename(session: Session, candidate: Candidate, name: str) -> None:
     repository.upsert_key_values(session, CandidateMetadata, "candidate_id", candidate.id, [(RUN_NAME_TAG, name)])
 
 
+_PARAMS_OF_KEYS = select(CandidateParam.key, CandidateParam.value).where(
+    CandidateParam.candidate_id == bindparam("candidate_id"), CandidateParam.key.in_(bindparam("keys", expanding=True))
+)
+_PARAM_TABLE: Table = CandidateParam.__table__  # type: ignore[assignment]
+_INSERT_PARAM = insert(_PARAM_TABLE)
+
+
 def _new_params(session: Session, candidate: Candidate, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """Params not logged yet; an identical re-log is a no-op, a different value is refused."""
     wanted: dict[str, str] = {}
@@ -334,11 +349,7 @@ def _new_params(session: Session, candidate: Candidate, params: Sequence[tuple[s
         wanted[key] = value
     if not wanted:
         return []
-    rows = session.execute(
-        select(CandidateParam.key, CandidateParam.value).where(
-            CandidateParam.candidate_id == candidate.id, CandidateParam.key.in_(list(wanted))
-        )
-    )
+    rows = session.execute(_PARAMS_OF_KEYS, {"candidate_id": candidate.id, "keys": list(wanted)})
     existing = {key: value for key, value in rows}
     for key, value in wanted.items():
         if key in existing and existing[key] != value:

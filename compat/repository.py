@@ -13,21 +13,25 @@ from sqlalchemy.orm import Session
 
 from compat.registry.tables import Model, ModelVersion
 from compat.tables import Experiment, ExperimentTag, ProjectCounter
-from gateway.db import Base, upsert_insert
+from gateway.db import Base, Prepared, table_upsert
+
+
+def _bump_counter(dialect: str) -> Any:
+    statement = table_upsert(dialect, ProjectCounter)
+    counters = statement.table.c
+    return (
+        statement.values(project_id=bindparam("project_id"), kind=bindparam("kind"), value=1)
+        .on_conflict_do_update(index_elements=[counters.project_id, counters.kind], set_={"value": counters.value + 1})
+        .returning(counters.value)
+    )
+
+
+_BUMP_COUNTER = Prepared(_bump_counter)
 
 
 def next_iid(session: Session, project_id: int, kind: str) -> int:
     """Bump and return a per-project counter; one upsert, serialised by the row (or SQLite's) lock."""
-    statement = (
-        upsert_insert(session, ProjectCounter)
-        .values(project_id=project_id, kind=kind, value=1)
-        .on_conflict_do_update(
-            index_elements=[ProjectCounter.project_id, ProjectCounter.kind],
-            set_={"value": ProjectCounter.value + 1},
-        )
-        .returning(ProjectCounter.value)
-    )
-    value: int = session.execute(statement).scalar_one()
+    value: int = session.execute(_BUMP_COUNTER(session), {"project_id": project_id, "kind": kind}).scalar_one()
     return value
 
 
@@ -35,8 +39,13 @@ def experiments_of(project_id: int) -> Select[Experiment]:
     return select(Experiment).where(Experiment.project_id == project_id)
 
 
+_EXPERIMENT_BY_IID = select(Experiment).where(
+    Experiment.project_id == bindparam("project_id"), Experiment.iid == bindparam("iid")
+)
+
+
 def experiment_by_iid(session: Session, project_id: int, iid: int) -> Experiment | None:
-    return session.scalar(experiments_of(project_id).where(Experiment.iid == iid))
+    return session.scalar(_EXPERIMENT_BY_IID, {"project_id": project_id, "iid": iid})
 
 
 def experiment_by_name(session: Session, project_id: int, name: str) -> Experiment | None:
@@ -58,18 +67,45 @@ def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
     return column.in_(list(ids))  # type: ignore[no-any-return]
 
 
+def ids_param(dialect: str, column: Any) -> ColumnElement[bool]:
+    """``ids_in`` for a prepared statement: the ids come later, as the parameter ``ids`` (a list)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
+    return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
+
+
+_KEY_VALUE_STATEMENTS: dict[tuple[str, type[Base], str, str], Any] = {}
+
+
+def _key_value_statement(session: Session, purpose: str, model: type[Base], parent: str) -> Any:
+    """The prepared read or upsert of a key/value table (``_key_value_read`` / ``_key_value_upsert``)."""
+    dialect = session.get_bind().dialect.name
+    statement = _KEY_VALUE_STATEMENTS.get((dialect, model, parent, purpose))
+    if statement is None:
+        build = _key_value_read if purpose == "read" else _key_value_upsert
+        statement = _KEY_VALUE_STATEMENTS[(dialect, model, parent, purpose)] = build(dialect, model, parent)
+    return statement
+
+
+def _key_value_read(dialect: str, model: Any, parent: str) -> Any:
+    table = model.__table__
+    parent_column = table.c[parent]
+    columns = (parent_column, table.c.key, table.c.value)
+    return select(*columns).where(ids_param(dialect, parent_column)).order_by(table.c.key)
+
+
+def _key_value_upsert(dialect: str, model: Any, parent: str) -> Any:
+    statement = table_upsert(dialect, model)
+    return statement.on_conflict_do_update(index_elements=[parent, "key"], set_={"value": statement.excluded.value})
+
+
 def key_values_by_parent(
     session: Session, model: type[Base], parent: str, parent_ids: Sequence[int]
 ) -> dict[int, list[tuple[str, str]]]:
     """``parent id -> [(key, value)]`` sorted by key, for many parents in one query (tags of anything)."""
     found: dict[int, list[tuple[str, str]]] = {i: [] for i in parent_ids}
     if parent_ids:
-        parent_column = getattr(model, parent)
-        rows = session.execute(
-            select(parent_column, model.key, model.value)  # type: ignore[attr-defined]
-            .where(ids_in(session, parent_column, parent_ids))
-            .order_by(model.key)  # type: ignore[attr-defined]
-        )
+        rows = session.execute(_key_value_statement(session, "read", model, parent), {"ids": list(parent_ids)})
         for parent_id, key, value in rows:
             found[parent_id].append((key, value))
     return found
@@ -81,10 +117,8 @@ def upsert_key_values(
     """Insert or overwrite ``(parent, key) -> value`` rows (experiment tags, run tags) in one statement."""
     if not pairs:
         return
-    statement = upsert_insert(session, model).values([{parent: parent_id, "key": k, "value": v} for k, v in pairs])
-    session.execute(
-        statement.on_conflict_do_update(index_elements=[parent, "key"], set_={"value": statement.excluded.value})
-    )
+    rows = [{parent: parent_id, "key": k, "value": v} for k, v in pairs]
+    session.execute(_key_value_statement(session, "upsert", model, parent), rows)
 
 
 def model_of_experiment(session: Session, experiment_id: int) -> str | None:

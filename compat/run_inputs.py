@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from compat import repository
 from compat.tables import Candidate, CandidateInput
-from gateway.db import upsert_insert
+from gateway.db import Prepared, upsert_insert
 
 CONTEXT_TAG = "mlflow.data.context"
 
@@ -59,11 +59,19 @@ def log_inputs(session: Session, candidate: Candidate, inputs: Sequence[DatasetI
     )
 
 
+_INPUTS_OF = Prepared(
+    lambda dialect: (
+        select(CandidateInput)
+        .where(repository.ids_param(dialect, CandidateInput.candidate_id))
+        .order_by(CandidateInput.id)
+    )
+)
+
+
 def inputs_of(session: Session, candidate_ids: Sequence[int]) -> dict[int, list[CandidateInput]]:
     found: dict[int, list[CandidateInput]] = {i: [] for i in candidate_ids}
     if candidate_ids:
-        query = select(CandidateInput).where(repository.ids_in(session, CandidateInput.candidate_id, candidate_ids))
-        for row in session.scalars(query.order_by(CandidateInput.id)):
+        for row in session.scalars(_INPUTS_OF(session), {"ids": list(candidate_ids)}):
             found[row.candidate_id].append(row)
     return found
 

@@ -19,15 +19,16 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from gateway.settings import Settings
@@ -187,8 +188,39 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+S = TypeVar("S", bound=Executable)
+
+
+class Prepared(Generic[S]):
+    """A statement built once per dialect and reused with bound parameters.
+
+    For the queries of a hot path that fetch or write a row or two: building the SQL expression and
+    its cache key each time cost several times the database's own work (``bench.profile``: fetching
+    a run by id took 150 µs through a freshly built ORM ``select``, 25 µs through a prepared Core one).
+    ``build`` gets the dialect's name (``sqlite`` or ``postgresql``).
+    """
+
+    def __init__(self, build: Callable[[str], S]) -> None:
+        self._build = build
+        self._by_dialect: dict[str, S] = {}
+
+    def __call__(self, session: Session) -> S:
+        dialect = session.get_bind().dialect.name
+        statement = self._by_dialect.get(dialect)
+        if statement is None:
+            statement = self._by_dialect[dialect] = self._build(dialect)
+        return statement
+
+
 def upsert_insert(session: Session, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
     """An INSERT with ``on_conflict_do_update`` for the session's database (PostgreSQL or SQLite)."""
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+def table_upsert(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """``upsert_insert`` for a ``Prepared`` statement: on the model's table, so that it runs as a Core
+    statement, not through the ORM's bulk-insert machinery (which cost 250 µs per execution)."""
+    table: Table = model.__table__  # type: ignore[assignment]
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

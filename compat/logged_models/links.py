@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from compat import repository
 from compat.logged_models.tables import CandidateModelLink, LoggedModel
+from gateway.db import Prepared
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +24,21 @@ class RunModels:
     """``(model_id, step)`` the run produced."""
 
 
+_MODELS_OF_RUNS = Prepared(
+    lambda dialect: (
+        select(CandidateModelLink.candidate_id, CandidateModelLink.direction, CandidateModelLink.step, LoggedModel.eid)
+        .join(LoggedModel, LoggedModel.id == CandidateModelLink.logged_model_id)
+        .where(repository.ids_param(dialect, CandidateModelLink.candidate_id))
+        .order_by(CandidateModelLink.step, LoggedModel.eid)
+    )
+)
+
+
 def models_of_runs(session: Session, candidate_ids: Sequence[int]) -> dict[int, RunModels]:
     found = {i: RunModels([], []) for i in candidate_ids}
     if not candidate_ids:
         return found
-    rows = session.execute(
-        select(CandidateModelLink.candidate_id, CandidateModelLink.direction, CandidateModelLink.step, LoggedModel.eid)
-        .join(LoggedModel, LoggedModel.id == CandidateModelLink.logged_model_id)
-        .where(repository.ids_in(session, CandidateModelLink.candidate_id, candidate_ids))
-        .order_by(CandidateModelLink.step, LoggedModel.eid)
-    )
+    rows = session.execute(_MODELS_OF_RUNS(session), {"ids": list(candidate_ids)})
     for candidate_id, direction, step, eid in rows:
         if direction == "output":
             found[candidate_id].outputs.append((eid, step))
