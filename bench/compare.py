@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-BENCH_REQUIREMENTS = {"psutil": "psutil>=5.9", "httpx": "httpx>=0.27"}
+BENCH_REQUIREMENTS = {"psutil": "psutil>=5.9", "httpx": "httpx>=0.27", "aiohttp": "aiohttp>=3.9"}
 T = TypeVar("T")
 DEFAULT_POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

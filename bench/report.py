@@ -158,7 +158,7 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"{env['memory_gib']} GiB RAM, load {env['load_average_1m']} at start, Linux {env['kernel']}, "
         f"Python {env['python']}; MLflow {env['mlflow_version']} with {env['workers']} workers, "
         f"gateway with {env['workers']} workers; {env['seconds']} s per measurement; "
-        f"client: httpx (async) in one process on the same machine.",
+        f"client: aiohttp (async) in one process on the same machine.",
         "",
     ]
     for backend in result["backends"]:

@@ -1,4 +1,4 @@
-"""Identical HTTP workloads for both servers, driven by an async httpx client.
+"""Identical HTTP workloads for both servers, driven by an async aiohttp client.
 
 A scenario is a ``setup`` (plain REST calls, run once per server) and an ``op`` (one request).
 ``drive`` runs ``concurrency`` workers that repeat ``op`` until a fixed time window closes, lets the
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from bench.servers import Server
@@ -88,28 +88,46 @@ class ServerError(RuntimeError):
     pass
 
 
-def client_for(server: Server, concurrency: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
-    return httpx.AsyncClient(
-        base_url=server.tracking_uri + "/",
-        headers={**server.headers, "Content-Type": "application/json"},
-        timeout=httpx.Timeout(600.0),
-        limits=limits,
-    )
+class Client:
+    """One server's connection pool: aiohttp, whose C parser spends a third of httpx's CPU per request.
+
+    The client shares the machine's two cores with both servers (and PostgreSQL): at sixteen clients
+    httpx took 1-2 ms of CPU per request, as much as the gateway's own work, so the measuring
+    instrument slowed down what it measured (``bench.profile`` prints both).
+    """
+
+    def __init__(self, server: Server, concurrency: int) -> None:
+        self.base = server.tracking_uri + "/"
+        self.session = aiohttp.ClientSession(
+            headers={**server.headers, "Content-Type": "application/json"},
+            connector=aiohttp.TCPConnector(limit=concurrency + 2),
+            timeout=aiohttp.ClientTimeout(total=600.0),
+        )
+
+    async def __aenter__(self) -> Client:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.session.close()
 
 
-async def call(client: httpx.AsyncClient, method: str, path: str, body: Any = None, **params: Any) -> Any:
+def client_for(server: Server, concurrency: int) -> Client:
+    return Client(server, concurrency)
+
+
+async def call(client: Client, method: str, path: str, body: Any = None, **params: Any) -> Any:
     content = None if body is None else orjson.dumps(body)
-    response = await client.request(method, path, content=content, params=params or None)
-    if response.status_code != 200:
-        raise ServerError(f"{method} {path}: {response.status_code} {response.text[:300]}")
-    return orjson.loads(response.content) if response.content else {}
+    async with client.session.request(method, client.base + path, data=content, params=params or None) as response:
+        answer = await response.read()
+        if response.status != 200:
+            raise ServerError(f"{method} {path}: {response.status} {answer[:300].decode(errors='replace')}")
+    return orjson.loads(answer) if answer else {}
 
 
 async def drive(
     scenario: str,
     server: Server,
-    client: httpx.AsyncClient,
+    client: Client,
     op: Callable[[int, int], Awaitable[None]],
     *,
     concurrency: int,
@@ -130,7 +148,7 @@ async def drive(
             t0 = time.perf_counter()
             try:
                 await op(w, i)
-            except (ServerError, httpx.HTTPError) as exc:
+            except (ServerError, aiohttp.ClientError) as exc:
                 errors += 1
                 first_error = first_error or f"{type(exc).__name__}: {exc}"
             else:
@@ -145,12 +163,12 @@ async def drive(
 
 
 # ------------------------------------------------------------------------------------------ setup
-async def create_experiment(client: httpx.AsyncClient, name: str) -> str:
+async def create_experiment(client: Client, name: str) -> str:
     answer = await call(client, "POST", f"{API}/experiments/create", {"name": name})
     return str(answer["experiment_id"])
 
 
-async def create_run(client: httpx.AsyncClient, experiment_id: str, name: str | None = None) -> str:
+async def create_run(client: Client, experiment_id: str, name: str | None = None) -> str:
     body: dict[str, Any] = {"experiment_id": experiment_id, "start_time": now_ms(), "tags": []}
     if name:
         body["run_name"] = name
@@ -206,20 +224,20 @@ Op = Callable[[int, int], Awaitable[None]]
 @dataclass(frozen=True)
 class Scenario:
     name: str
-    build: Callable[[httpx.AsyncClient, Fixtures], Op]
+    build: Callable[[Client, Fixtures], Op]
     units_per_op: float = 1.0
     unit: str = "req"
     check: Callable[[Any], str | None] | None = None
 
 
-def _create_run(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _create_run(client: Client, fx: Fixtures) -> Op:
     async def op(w: int, i: int) -> None:
         await call(client, "POST", f"{API}/runs/create", {"experiment_id": fx.experiment, "start_time": now_ms()})
 
     return op
 
 
-def _log_metric(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _log_metric(client: Client, fx: Fixtures) -> Op:
     base = now_ms()
 
     async def op(w: int, i: int) -> None:
@@ -229,7 +247,7 @@ def _log_metric(client: httpx.AsyncClient, fx: Fixtures) -> Op:
     return op
 
 
-def _log_param(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _log_param(client: Client, fx: Fixtures) -> Op:
     tag = uuid.uuid4().hex[:6]  # params are immutable: every call logs a new key
 
     async def op(w: int, i: int) -> None:
@@ -239,7 +257,7 @@ def _log_param(client: httpx.AsyncClient, fx: Fixtures) -> Op:
     return op
 
 
-def _log_batch(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _log_batch(client: Client, fx: Fixtures) -> Op:
     offset = random.randrange(1, 10**9) * 1000
 
     async def op(w: int, i: int) -> None:
@@ -249,7 +267,7 @@ def _log_batch(client: httpx.AsyncClient, fx: Fixtures) -> Op:
     return op
 
 
-def _get_run(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _get_run(client: Client, fx: Fixtures) -> Op:
     async def op(w: int, i: int) -> None:
         answer = await call(client, "GET", f"{API}/runs/get", run_id=fx.wide_run)
         if i == WARMUP and len(answer["run"]["data"]["metrics"]) != 1000:
@@ -268,7 +286,7 @@ def search_body(fx: Fixtures) -> dict[str, Any]:
     }
 
 
-def _search_runs(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _search_runs(client: Client, fx: Fixtures) -> Op:
     body = search_body(fx)
 
     async def op(w: int, i: int) -> None:
@@ -279,7 +297,7 @@ def _search_runs(client: httpx.AsyncClient, fx: Fixtures) -> Op:
     return op
 
 
-def _metric_history(client: httpx.AsyncClient, fx: Fixtures) -> Op:
+def _metric_history(client: Client, fx: Fixtures) -> Op:
     async def op(w: int, i: int) -> None:
         answer = await call(client, "GET", f"{API}/metrics/get-history", run_id=fx.history_run, metric_key="loss")
         if i == WARMUP and "next_page_token" in answer:
@@ -373,8 +391,8 @@ async def artifact_transfers(
     return measurement("artifact_upload", up), measurement("artifact_download", down)
 
 
-async def upload(client: httpx.AsyncClient, server: Server, path: str, payload: Any) -> tuple[int, str]:
-    """One streamed PUT: by curl from a page-cached file when there is curl (as downloads), else httpx."""
+async def upload(client: Client, server: Server, path: str, payload: Any) -> tuple[int, str]:
+    """One streamed PUT: by curl from a page-cached file when there is curl (as downloads), else aiohttp."""
     if shutil.which("curl"):
         source = server.artifacts.parent / f"upload-{server.name}.bin"
         if not source.exists() or source.stat().st_size != payload.size:
@@ -395,8 +413,8 @@ async def upload(client: httpx.AsyncClient, server: Server, path: str, payload: 
             yield chunk
 
     headers = {"Content-Type": "application/octet-stream", "Content-Length": str(payload.size)}
-    response = await client.put(path, content=body(), headers=headers)
-    return response.status_code, response.text
+    async with client.session.put(client.base + path, data=body(), headers=headers) as response:
+        return response.status, await response.text()
 
 
 def drop_stored_files(directory: Path) -> None:
@@ -408,8 +426,8 @@ def drop_stored_files(directory: Path) -> None:
             drop_from_page_cache(path)
 
 
-async def download(client: httpx.AsyncClient, server: Server, path: str) -> tuple[int, int]:
-    """``(bytes, status)`` of one GET, read by curl into /dev/null when there is curl: httpx tops out first."""
+async def download(client: Client, server: Server, path: str) -> tuple[int, int]:
+    """``(bytes, status)`` of one GET, read by curl into /dev/null when there is curl (faster than Python)."""
     url = f"{server.tracking_uri}/{path}"
     if shutil.which("curl"):
         headers = [item for name, value in server.headers.items() for item in ("--header", f"{name}: {value}")]
@@ -421,7 +439,7 @@ async def download(client: httpx.AsyncClient, server: Server, path: str) -> tupl
         status, _, size = out.decode().partition(" ")
         return int(size or 0), int(status or 0)
     received = 0
-    async with client.stream("GET", path) as stream:
-        async for chunk in stream.aiter_raw():
+    async with client.session.get(client.base + path) as response:
+        async for chunk in response.content.iter_any():
             received += len(chunk)
-    return received, stream.status_code
+    return received, response.status
