@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from compat import ci_jobs, repository
@@ -35,7 +35,7 @@ from compat.tables import (
     CandidateParam,
     Experiment,
 )
-from gateway.db import Prepared
+from gateway.db import Prepared, table_of
 from gateway.errors import InvalidParameter, NotFound
 from tenants.principal import CiJob
 
@@ -336,8 +336,7 @@ def _rename(session: Session, candidate: Candidate, name: str) -> None:
 _PARAMS_OF_KEYS = select(CandidateParam.key, CandidateParam.value).where(
     CandidateParam.candidate_id == bindparam("candidate_id"), CandidateParam.key.in_(bindparam("keys", expanding=True))
 )
-_PARAM_TABLE: Table = CandidateParam.__table__  # type: ignore[assignment]
-_INSERT_PARAM = insert(_PARAM_TABLE)
+_INSERT_PARAM = insert(table_of(CandidateParam))
 
 
 def _new_params(session: Session, candidate: Candidate, params: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -17,14 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, insert, or_, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import and_, insert, or_, tuple_
 from sqlalchemy.orm import Session
 
 from compat.tables import CandidateLatestMetric, CandidateMetric
+from gateway.db import Prepared, table_of, table_upsert
 
-_HISTORY: Table = CandidateMetric.__table__  # type: ignore[assignment]
-_LATEST: Table = CandidateLatestMetric.__table__  # type: ignore[assignment]
+_HISTORY = table_of(CandidateMetric)
+_LATEST = table_of(CandidateLatestMetric)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,13 +60,12 @@ def log_points(session: Session, candidate_id: int, points: Sequence[MetricPoint
         current = latest.get(point.key)
         if current is None or point.order > current.order:
             latest[point.key] = point
-    upsert = _UPSERT_LATEST[session.get_bind().dialect.name]
-    session.execute(upsert, [_row(candidate_id, point) for point in latest.values()])
+    session.execute(_UPSERT_LATEST(session), [_row(candidate_id, point) for point in latest.values()])
 
 
-def _upsert_latest(dialect_insert: Any) -> Any:
+def _upsert_latest(dialect: str) -> Any:
     """``INSERT … ON CONFLICT (candidate_id, key) DO UPDATE … WHERE`` the new point is newer."""
-    statement = dialect_insert(_LATEST)
+    statement = table_upsert(dialect, CandidateLatestMetric)
     new, old = statement.excluded, _LATEST.c
     newer = or_(
         new.step > old.step,
@@ -81,4 +80,4 @@ def _upsert_latest(dialect_insert: Any) -> Any:
 
 
 _INSERT_HISTORY = insert(_HISTORY)
-_UPSERT_LATEST = {"postgresql": _upsert_latest(postgresql.insert), "sqlite": _upsert_latest(sqlite.insert)}
+_UPSERT_LATEST = Prepared(_upsert_latest)

@@ -4,6 +4,7 @@ so a row of another project is never returned, only "not found".
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from compat.registry.tables import Model, ModelVersion
 from compat.tables import Experiment, ExperimentTag, ProjectCounter
-from gateway.db import Base, Prepared, table_upsert
+from gateway.db import Base, Prepared, table_of, table_upsert
 
 
 def _bump_counter(dialect: str) -> Any:
@@ -56,47 +57,34 @@ def experiment_tags(session: Session, experiment_ids: list[int]) -> dict[int, li
     return key_values_by_parent(session, ExperimentTag, "experiment_id", experiment_ids)
 
 
-def ids_in(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
-    """``column IN (ids)``; on PostgreSQL ``column = ANY(:ids)``, one array parameter instead of one per id.
-
-    A page of runs asks for its children by a hundred ids, in four queries: rendering, sending and
-    parsing a hundred cast placeholders each time cost more than the lookups (bench ``search_runs``).
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(ids), type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
-    return column.in_(list(ids))  # type: ignore[no-any-return]
-
-
 def ids_param(dialect: str, column: Any) -> ColumnElement[bool]:
-    """``ids_in`` for a prepared statement: the ids come later, as the parameter ``ids`` (a list)."""
+    """``column IN (:ids)`` for a ``Prepared`` statement, whose ``ids`` parameter (a list) comes later.
+
+    On PostgreSQL ``column = ANY(:ids)``, one array parameter instead of one per id: a page of runs
+    asks for its children by a hundred ids, in four queries, and rendering, sending and parsing a
+    hundred cast placeholders each time cost more than the lookups (bench ``search_runs``).
+    """
     if dialect == "postgresql":
         return column == any_(bindparam("ids", type_=postgresql.ARRAY(BigInteger)))  # type: ignore[no-any-return]
     return column.in_(bindparam("ids", expanding=True))  # type: ignore[no-any-return]
 
 
-_KEY_VALUE_STATEMENTS: dict[tuple[str, type[Base], str, str], Any] = {}
-
-
-def _key_value_statement(session: Session, purpose: str, model: type[Base], parent: str) -> Any:
-    """The prepared read or upsert of a key/value table (``_key_value_read`` / ``_key_value_upsert``)."""
-    dialect = session.get_bind().dialect.name
-    statement = _KEY_VALUE_STATEMENTS.get((dialect, model, parent, purpose))
-    if statement is None:
-        build = _key_value_read if purpose == "read" else _key_value_upsert
-        statement = _KEY_VALUE_STATEMENTS[(dialect, model, parent, purpose)] = build(dialect, model, parent)
-    return statement
-
-
-def _key_value_read(dialect: str, model: Any, parent: str) -> Any:
-    table = model.__table__
+@functools.cache
+def _key_value_read(model: type[Base], parent: str) -> Prepared[Any]:
+    """``(parent id, key, value)`` of many parents of a key/value table, one statement per table."""
+    table = table_of(model)
     parent_column = table.c[parent]
     columns = (parent_column, table.c.key, table.c.value)
-    return select(*columns).where(ids_param(dialect, parent_column)).order_by(table.c.key)
+    return Prepared(lambda dialect: select(*columns).where(ids_param(dialect, parent_column)).order_by(table.c.key))
 
 
-def _key_value_upsert(dialect: str, model: Any, parent: str) -> Any:
-    statement = table_upsert(dialect, model)
-    return statement.on_conflict_do_update(index_elements=[parent, "key"], set_={"value": statement.excluded.value})
+@functools.cache
+def _key_value_upsert(model: type[Base], parent: str) -> Prepared[Any]:
+    def build(dialect: str) -> Any:
+        statement = table_upsert(dialect, model)
+        return statement.on_conflict_do_update(index_elements=[parent, "key"], set_={"value": statement.excluded.value})
+
+    return Prepared(build)
 
 
 def key_values_by_parent(
@@ -105,7 +93,7 @@ def key_values_by_parent(
     """``parent id -> [(key, value)]`` sorted by key, for many parents in one query (tags of anything)."""
     found: dict[int, list[tuple[str, str]]] = {i: [] for i in parent_ids}
     if parent_ids:
-        rows = session.execute(_key_value_statement(session, "read", model, parent), {"ids": list(parent_ids)})
+        rows = session.execute(_key_value_read(model, parent)(session), {"ids": list(parent_ids)})
         for parent_id, key, value in rows:
             found[parent_id].append((key, value))
     return found
@@ -118,7 +106,7 @@ def upsert_key_values(
     if not pairs:
         return
     rows = [{parent: parent_id, "key": k, "value": v} for k, v in pairs]
-    session.execute(_key_value_statement(session, "upsert", model, parent), rows)
+    session.execute(_key_value_upsert(model, parent)(session), rows)
 
 
 def model_of_experiment(session: Session, experiment_id: int) -> str | None:
