@@ -113,10 +113,6 @@ class Client:
         await self.session.close()
 
 
-def client_for(server: Server, concurrency: int) -> Client:
-    return Client(server, concurrency)
-
-
 async def call(client: Client, method: str, path: str, body: Any = None, **params: Any) -> Any:
     content = None if body is None else orjson.dumps(body)
     async with client.session.request(method, client.base + path, data=content, params=params or None) as response:
@@ -204,7 +200,7 @@ class Fixtures:
 
 
 async def prepare(server: Server, *, workers: int, history_points: int) -> Fixtures:
-    async with client_for(server, 4) as client:
+    async with Client(server, 4) as client:
         experiment = await create_experiment(client, f"bench-{uuid.uuid4().hex[:8]}")
         worker_runs = [await create_run(client, experiment, f"worker-{w}") for w in range(workers)]
         wide_run = await create_run(client, experiment, "wide")
@@ -323,7 +319,7 @@ SCENARIOS = [
 async def run_scenario(
     scenario: Scenario, server: Server, fx: Fixtures, *, concurrency: int, seconds: float
 ) -> Measurement:
-    async with client_for(server, concurrency) as client:
+    async with Client(server, concurrency) as client:
         op = scenario.build(client, fx)
         await op(0, WARMUP)  # the scenario's own sanity check
         # Unmeasured: every worker of the server serves this request shape first (the stock server's
@@ -345,7 +341,7 @@ async def run_scenario(
 
 async def first_search_page(server: Server, fx: Fixtures) -> list[str]:
     """Run ids of the first search page: both servers must answer the same runs in the same order."""
-    async with client_for(server, 1) as client:
+    async with Client(server, 1) as client:
         answer = await call(client, "POST", f"{API}/runs/search", search_body(fx))
     return [run["info"]["run_id"] for run in answer.get("runs", [])]
 
@@ -362,7 +358,7 @@ async def artifact_transfers(
     up: list[float] = []
     down: list[float] = []
     errors: list[str] = []
-    async with client_for(server, 1) as client:
+    async with Client(server, 1) as client:
         experiment = fx.experiment
         for i in range(repeats):
             path = f"api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/big-{i}.bin"
