@@ -14,7 +14,7 @@ from gateway.artifacts import ArtifactStore, candidate_root, file_name, relative
 from gateway.artifacts.keys import MAX_PATH_BYTES, ArtifactRoot, ObjectKey
 from gateway.artifacts.local import LocalBackend
 from gateway.artifacts.store import Download
-from gateway.artifacts.streams import ChunkReader
+from gateway.artifacts.streams import PUMP_DEPTH, PUMP_PIECE, BodyPump, ChunkReader
 from gateway.errors import InvalidParameter, NotFound, NotImplementedByStore, PayloadTooLarge
 
 
@@ -191,6 +191,72 @@ def test_store_streams_async_chunks_through_a_worker_thread(tmp_path: Path) -> N
     size, data, message = anyio.run(scenario)
     assert (size, data) == (80, b"a" * 40 + b"b" * 40)
     assert "100-byte limit" in message and "GATEWAY_ARTIFACT_MAX_FILE_BYTES" in message
+
+
+def test_an_async_body_that_fails_midway_stores_nothing_and_reports_the_failure(tmp_path: Path) -> None:
+    store = ArtifactStore(LocalBackend(tmp_path), max_file_bytes=10 * PUMP_PIECE, signing_key=b"k")
+
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"x" * PUMP_PIECE  # a whole piece reaches the backend before the failure
+        await anyio.sleep(0)
+        raise ConnectionResetError("client went away")
+
+    async def scenario() -> None:
+        with pytest.raises(ConnectionResetError, match="client went away"):
+            await store.put(KEY, broken())
+
+    anyio.run(scenario)
+    with pytest.raises(NotFound):
+        store.backend.open(KEY)
+    assert os.listdir(tmp_path / ".staging") == []
+
+
+def test_an_endless_body_is_refused_after_reading_just_past_the_limit(tmp_path: Path) -> None:
+    store = ArtifactStore(LocalBackend(tmp_path), max_file_bytes=100, signing_key=b"k")
+    pulled: list[int] = []
+
+    async def endless() -> AsyncIterator[bytes]:
+        while True:
+            pulled.append(60)
+            yield b"z" * 60
+
+    async def scenario() -> None:
+        with pytest.raises(PayloadTooLarge):
+            await store.put(KEY, endless())
+
+    anyio.run(scenario)
+    assert sum(pulled) == 120  # the first chunk past the limit, and not one more
+
+
+def test_the_pump_reads_ahead_only_a_few_pieces_when_nobody_drains_it() -> None:
+    """What bounds an upload's memory while the store is slower than the network."""
+    pulled: list[int] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(1000):
+            pulled.append(64 * 1024)
+            yield b"y" * (64 * 1024)
+
+    async def scenario() -> None:
+        async with BodyPump(body(), max_bytes=10**12):
+            await anyio.sleep(0.2)
+
+    anyio.run(scenario)
+    # PUMP_DEPTH pieces wait in the pipe, one more is blocked on the way in.
+    assert sum(pulled) <= (PUMP_DEPTH + 1) * (PUMP_PIECE + 64 * 1024)
+    assert sum(pulled) >= PUMP_DEPTH * PUMP_PIECE
+
+
+def test_read1_returns_what_is_at_hand_without_gathering() -> None:
+    reader = ChunkReader([b"ab", b"cde", b"", b"f"], max_bytes=100)
+    assert [reader.read1(2), reader.read1(2), reader.read1(10), reader.read1(10), reader.read1(10)] == [
+        b"ab",
+        b"cd",
+        b"e",
+        b"f",
+        b"",
+    ]
+    assert reader.total == 6
 
 
 class _RecordingReader:

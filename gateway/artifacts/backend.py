@@ -22,7 +22,11 @@ MULTIPART_NOT_SUPPORTED = "Multipart upload is not supported for the current art
 
 
 class Readable(Protocol):
+    """An upload's body: ``read`` gathers exactly ``size`` bytes, ``read1`` returns what is at hand."""
+
     def read(self, size: int = -1, /) -> bytes: ...
+
+    def read1(self, size: int = -1, /) -> bytes: ...
 
 
 class ObjectReader(Protocol):

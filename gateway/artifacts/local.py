@@ -24,7 +24,7 @@ from gateway.artifacts.backend import Entry, NoMultipart, Readable
 from gateway.artifacts.keys import ObjectKey
 from gateway.errors import InvalidParameter, NotFound
 
-WRITE_CHUNK = 1024 * 1024
+WRITE_CHUNK = 8 * 1024 * 1024
 STAGING_DIR = ".staging"
 
 
@@ -44,7 +44,7 @@ class LocalBackend(NoMultipart):
         fd, staged = tempfile.mkstemp(dir=self._staging, prefix="upload-")
         try:
             with os.fdopen(fd, "wb") as out:
-                while chunk := source.read(WRITE_CHUNK):
+                while chunk := source.read1(WRITE_CHUNK):
                     out.write(chunk)
                 out.flush()
                 os.fsync(out.fileno())

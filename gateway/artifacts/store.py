@@ -1,10 +1,11 @@
 """``ArtifactStore``: the async face of a storage backend, the one object handlers talk to.
 
 Every backend call runs in a worker thread, never on the event loop. An upload holds one thread
-for its whole duration (the backend pulls the body through ``ChunkReader``), so uploads get their
-own capacity limiter: a burst of slow uploads cannot starve the database work that shares
-Starlette's default thread pool. Short store calls (open, read a chunk, list, delete) use a second
-limiter for the same reason. The store enforces the per-file size limit.
+for its whole duration (the backend pulls the body through ``ChunkReader``, while ``BodyPump``
+reads it off the socket on the event loop), so uploads get their own capacity limiter: a burst of
+slow uploads cannot starve the database work that shares Starlette's default thread pool. Short
+store calls (open, read a chunk, list, delete) use a second limiter for the same reason. The store
+enforces the per-file size limit.
 
 Multipart upload ids are sealed to their key (``<store id>.<HMAC of key and id>``) before a client
 sees them: completing or aborting an upload under any other key is "no such upload", whatever the
@@ -21,7 +22,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Protocol, TypeVar
 
 import anyio
@@ -29,7 +30,7 @@ import anyio.to_thread
 
 from gateway.artifacts.backend import Entry, MultipartUpload, ObjectReader, StorageBackend
 from gateway.artifacts.keys import ObjectKey
-from gateway.artifacts.streams import ChunkReader, Chunks
+from gateway.artifacts.streams import BodyPump, ChunkReader, Chunks
 from gateway.errors import NotFound
 
 T = TypeVar("T")
@@ -127,7 +128,13 @@ class ArtifactStore:
 
     async def put(self, key: ObjectKey, chunks: Chunks, *, max_bytes: int | None = None) -> int:
         """Stream ``chunks`` into ``key``; returns the byte count. ``PayloadTooLarge`` past the limit."""
-        reader = ChunkReader(chunks, self.limit(max_bytes))
+        limit = self.limit(max_bytes)
+        if isinstance(chunks, AsyncIterable):
+            async with BodyPump(chunks, limit) as pump:
+                return await self._put(key, ChunkReader(pump, limit))
+        return await self._put(key, ChunkReader(chunks, limit))
+
+    async def _put(self, key: ObjectKey, reader: ChunkReader) -> int:
         try:
             await anyio.to_thread.run_sync(self.backend.put, key, reader, limiter=self._uploads)
         finally:
