@@ -57,6 +57,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    worker_threads: int = 8
+    """Threads per worker process for blocking work (searches, history, registry, pages, admin API)."""
     external_url: str = ""
     """Public base URL printed in hints (``https://mlflow.example.com``); empty means ``http://host:port``."""
     log_format: str = "json"
@@ -168,6 +170,8 @@ class Settings:
             raise SettingsError("GATEWAY_PORT must be between 1 and 65535")
         if self.workers < 1:
             raise SettingsError("GATEWAY_WORKERS must be at least 1")
+        if not 1 <= self.worker_threads <= 256:
+            raise SettingsError("GATEWAY_WORKER_THREADS must be between 1 and 256")
         if not 60 <= self.web_session_ttl_s <= 90 * 86_400:
             raise SettingsError("GATEWAY_WEB_SESSION_TTL_S must be between 60 and 7776000 (90 days)")
         if not 0 <= self.token_cache_ttl_s <= 60:

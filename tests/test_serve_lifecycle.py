@@ -6,15 +6,20 @@ the listener closes, then in-flight requests finish. The test holds an upload op
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import httpx
 import pytest
 
-from gateway.settings import Settings
+from gateway.app import create_app
+from gateway.db import Database
+from gateway.settings import Settings, SettingsError
 from tenants.roles import Role
 from tests.support.artifact_http import ArtifactHttp
 from tests.support.gateway_process import gateway_environment, start_gateway
@@ -80,3 +85,20 @@ def test_several_workers_serve_but_refuse_per_process_metrics(settings: Settings
         answer = httpx.get(f"{gateway.base_url}/-/metrics")
         assert answer.status_code == 503 and "GATEWAY_WORKERS" in answer.text
         assert httpx.get(f"{gateway.base_url}/-/readiness").status_code == 200
+
+
+def test_the_thread_pool_of_a_worker_has_the_configured_size(settings: Settings, database: Database) -> None:
+    """``GATEWAY_WORKER_THREADS`` bounds how many blocking requests a worker runs at once (and their memory)."""
+    app = create_app(dataclasses.replace(settings, worker_threads=3), database=database)
+
+    async def pool_size_while_serving() -> float:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert anyio.run(pool_size_while_serving) == 3
+
+
+@pytest.mark.parametrize("value", ["0", "257", "many"])
+def test_a_bad_thread_count_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(SettingsError, match="GATEWAY_WORKER_THREADS"):
+        Settings.from_env({"GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_WORKER_THREADS": value})
