@@ -34,7 +34,9 @@ from gateway.artifacts.streams import BodyPump, ChunkReader, Chunks
 from gateway.errors import NotFound
 
 T = TypeVar("T")
-DOWNLOAD_CHUNK = 4 * 1024 * 1024
+DOWNLOAD_CHUNK = 1024 * 1024
+"""Bigger chunks did not download faster, but glibc keeps freed multi-MiB buffers in the heap: with
+4 MiB a worker stayed 8-16 MB larger after a few 100 MiB downloads, with 1 MiB it stays flat."""
 CONCURRENT_UPLOADS = 64
 CONCURRENT_STORE_CALLS = 64
 
