@@ -80,8 +80,9 @@ def start_run(
     """A new run, and what ``runs/get`` would show of it — known without reading it back. A CI job
     token's runs carry its job tags (``compat.ci_jobs``).
 
-    The per-project counter's row stays locked from the iid bump to the commit; on PostgreSQL,
-    concurrent run creations in a project queue on it, so nothing else should run in that window.
+    The iid comes from the per-project counter, ``skippable``: on PostgreSQL it is taken in a short
+    transaction of its own, so concurrent creations in a project do not queue behind this one (a
+    creation that fails after taking it leaves a gap; MLflow clients only see the run's UUID).
     """
     if experiment.lifecycle_stage != "active":
         raise InvalidParameter(
@@ -99,7 +100,7 @@ def start_run(
         eid=uuid.uuid4().hex,
         project_id=experiment.project_id,
         experiment_id=experiment.id,
-        iid=repository.next_iid(session, experiment.project_id, "candidate"),
+        iid=repository.next_iid(session, experiment.project_id, "candidate", skippable=True),
         name=name,
         status="RUNNING",
         start_time=start_time if start_time is not None else now_ms(),

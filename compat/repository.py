@@ -8,7 +8,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, select
+from sqlalchemy import BigInteger, ColumnElement, Engine, Select, any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -30,10 +30,31 @@ def _bump_counter(dialect: str) -> Any:
 _BUMP_COUNTER = Prepared(_bump_counter)
 
 
-def next_iid(session: Session, project_id: int, kind: str) -> int:
-    """Bump and return a per-project counter; one upsert, serialised by the row (or SQLite's) lock."""
-    value: int = session.execute(_BUMP_COUNTER(session), {"project_id": project_id, "kind": kind}).scalar_one()
+def next_iid(session: Session, project_id: int, kind: str, *, skippable: bool = False) -> int:
+    """Bump and return a per-project counter (one upsert, serialised by the counter row's lock).
+
+    By default inside the caller's transaction: the row stays locked until the caller commits, and a
+    failed transaction takes its number back, so ids have no gaps. ``skippable`` (run iids, on
+    PostgreSQL): in a short transaction of its own, so the row is locked for one statement and
+    concurrent run creations in a project no longer queue behind each other's whole transaction.
+    That commit does not wait for the WAL flush: the caller's own commit, later in the WAL, flushes
+    it too, so an iid in use is never lost in a crash. The cost, as with a sequence: a number is
+    skipped when the caller's transaction fails after taking it. On SQLite the caller's write lock
+    serialises all writers anyway, so it always bumps in place.
+    """
+    parameters = {"project_id": project_id, "kind": kind}
+    bind = session.get_bind()
+    if not skippable or bind.dialect.name != "postgresql" or not isinstance(bind, Engine):
+        value: int = session.execute(_BUMP_COUNTER(session), parameters).scalar_one()
+        return value
+    with bind.connect() as connection:
+        connection.execute(_ASYNCHRONOUS_COMMIT)
+        value = connection.execute(_BUMP_COUNTER.for_dialect("postgresql"), parameters).scalar_one()
+        connection.commit()
     return value
+
+
+_ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 
 def experiments_of(project_id: int) -> Select[Experiment]:

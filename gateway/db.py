@@ -205,7 +205,9 @@ class Prepared(Generic[S]):
         self._by_dialect: dict[str, S] = {}
 
     def __call__(self, session: Session) -> S:
-        dialect = session.get_bind().dialect.name
+        return self.for_dialect(session.get_bind().dialect.name)
+
+    def for_dialect(self, dialect: str) -> S:
         statement = self._by_dialect.get(dialect)
         if statement is None:
             statement = self._by_dialect[dialect] = self._build(dialect)
