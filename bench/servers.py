@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,9 @@ from typing import Any
 
 import httpx
 import psutil
+
+from bench.artifacts import free_port, log_tail
+from bench.artifacts import stop as stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 MLFLOW_VERSION = "3.17.2"
@@ -181,30 +183,16 @@ class Server:
         return self.process.pid
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _wait_ready(url: str, server: Server) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{tail(server.log)}")
+            raise RuntimeError(f"{server.name} exited with {server.process.returncode}:\n{log_tail(server.log, 40)}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=2).status_code == 200:
                 return
         time.sleep(0.3)
-    raise RuntimeError(f"{server.name} not ready after {START_TIMEOUT_S:.0f}s:\n{tail(server.log)}")
-
-
-def tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    raise RuntimeError(f"{server.name} not ready after {START_TIMEOUT_S:.0f}s:\n{log_tail(server.log, 40)}")
 
 
 def start_mlflow(python: Path, backend: Backend, work: Path, workers: int) -> Server:
@@ -300,13 +288,7 @@ def stop(server: Server) -> None:
         family = psutil.Process(server.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         family = []
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=10)
+    stop_process(server.process)
     # MLflow's job runner and huey consumers can outlive their parent: sweep what is left of the tree.
     for child in family:
         with contextlib.suppress(psutil.NoSuchProcess):
