@@ -1,9 +1,10 @@
 """Metric writes, set-based: one multi-row INSERT into the history and one upsert into the
 latest-value table per batch, whatever its size (ARCHITECTURE convention 4).
 
-Both are Core statements on the tables, built once and executed with a list of rows
-(``executemany``): the ORM's bulk-insert bookkeeping and a per-batch multi-VALUES compile cost more
-than the database's own work on a 1000-metric batch (profiled with ``bench.profile log_batch``).
+Both are built once per dialect and executed with a list of rows (``executemany``), the history
+INSERT as the driver's own SQL with tuples: the ORM's bulk-insert bookkeeping, a per-batch
+multi-VALUES compile and SQLAlchemy's per-row parameter processing each cost more than the
+database's own work on a 1000-metric batch (profiled with ``bench.profile log_batch``).
 
 "Latest" is MLflow's: the point with the highest step, then timestamp, then value. A batch is first
 reduced to its latest point per key in Python, so the upsert touches each (run, key) row once (as
@@ -41,40 +42,27 @@ class MetricPoint:
         return (self.step, self.timestamp, -math.inf if math.isnan(self.value) else self.value)
 
 
-def _row(candidate_id: int, point: MetricPoint) -> dict[str, object]:
+def _row(candidate_id: int, point: MetricPoint) -> tuple[object, ...]:
+    """A metric row in ``_COLUMNS`` order; a NaN is stored as ``0.0`` with ``is_nan`` set."""
     nan = math.isnan(point.value)
-    return {
-        "candidate_id": candidate_id,
-        "key": point.key,
-        "value": 0.0 if nan else point.value,
-        "is_nan": nan,
-        "timestamp": point.timestamp,
-        "step": point.step,
-    }
+    return (candidate_id, point.key, 0.0 if nan else point.value, nan, point.timestamp, point.step)
+
+
+_COLUMNS = ["candidate_id", "key", "value", "is_nan", "timestamp", "step"]
 
 
 def log_points(session: Session, candidate_id: int, points: Sequence[MetricPoint]) -> None:
     if not points:
         return
     connection = session.connection()
-    connection.exec_driver_sql(
-        _insert_history(connection.dialect), [_history_row(candidate_id, point) for point in points]
-    )
+    connection.exec_driver_sql(_insert_history(connection.dialect), [_row(candidate_id, point) for point in points])
     latest: dict[str, MetricPoint] = {}
     for point in points:
         current = latest.get(point.key)
         if current is None or point.order > current.order:
             latest[point.key] = point
-    session.execute(_UPSERT_LATEST(session), [_row(candidate_id, point) for point in latest.values()])
-
-
-def _history_row(candidate_id: int, point: MetricPoint) -> tuple[object, ...]:
-    """A history row in ``_HISTORY_COLUMNS`` order."""
-    nan = math.isnan(point.value)
-    return (candidate_id, point.key, 0.0 if nan else point.value, nan, point.timestamp, point.step)
-
-
-_HISTORY_COLUMNS = ["candidate_id", "key", "value", "is_nan", "timestamp", "step"]
+    rows = [dict(zip(_COLUMNS, _row(candidate_id, point), strict=True)) for point in latest.values()]
+    session.execute(_UPSERT_LATEST(session), rows)
 
 
 @functools.cache
@@ -84,8 +72,8 @@ def _insert_history(dialect: Dialect) -> str:
     batch's CPU (``bench.profile log_batch``)."""
     same_dialect: Callable[..., Dialect] = type(dialect)
     positional = dialect if dialect.positional else same_dialect(paramstyle="format")  # psycopg's %s
-    compiled = insert(_HISTORY).inline().compile(dialect=positional, column_keys=_HISTORY_COLUMNS)
-    assert compiled.positiontup == _HISTORY_COLUMNS
+    compiled = insert(_HISTORY).inline().compile(dialect=positional, column_keys=_COLUMNS)
+    assert compiled.positiontup == _COLUMNS
     return str(compiled)
 
 
