@@ -1,7 +1,7 @@
 """Short-lived, per-process memories of tenancy facts, and the one signal that empties them all.
 
 Two caches use it: tokens already looked up (``tenants.token_cache``) and the access of a principal
-to a project (``tenants.access_cache``). An entry lives at most ``ttl_s`` seconds (default 5).
+to a project (``tenants.authorization.AccessCache``). An entry lives at most ``ttl_s`` seconds (default 5).
 
 Any change to tenancy rows — users, tokens, groups and user namespaces, projects, memberships, CI
 bindings — made through the ORM (a row added, changed or deleted in a flush, or a bulk ``DELETE``)

@@ -37,11 +37,16 @@ def check(database: Database, principal: Principal, project: Ref, permission: Pe
         return require(session, principal, str(project.id), permission, cache).project_id
 
 
-def test_a_lookup_is_remembered_until_the_ttl_runs_out(world: World, database: Database) -> None:
-    project = world.project()
+def developer(world: World, project: Ref) -> tuple[UserRef, Principal]:
+    """A new user with the Developer role on ``project``, and the principal of a token of theirs."""
     user = world.user()
     world.member(user, Role.DEVELOPER, project=project)
-    principal = principal_of(world, world.token(user))
+    return user, principal_of(world, world.token(user))
+
+
+def test_a_lookup_is_remembered_until_the_ttl_runs_out(world: World, database: Database) -> None:
+    project = world.project()
+    user, principal = developer(world, project)
     cache = AccessCache(60)
     assert check(database, principal, project, WRITE, cache) == project.id
     # Another process removes the membership: this one serves what it saw until the TTL runs out…
@@ -106,11 +111,9 @@ def test_tenancy_changes_in_this_process_apply_at_once(
 ) -> None:
     group = world.group()
     project = world.project(group=group)
-    user = world.user()
-    world.member(user, Role.DEVELOPER, project=project)
+    user, principal = developer(world, project)
     if change is _bulk_delete_memberships:  # an inherited role too, which must go as well
         world.member(user, Role.DEVELOPER, group=group)
-    principal = principal_of(world, world.token(user))
     cache = AccessCache(60)
     assert check(database, principal, project, WRITE, cache) == project.id
     with database.unit_of_work() as session:
@@ -121,9 +124,7 @@ def test_tenancy_changes_in_this_process_apply_at_once(
 
 def test_a_rolled_back_change_keeps_the_cache(world: World, database: Database) -> None:
     project = world.project()
-    user = world.user()
-    world.member(user, Role.DEVELOPER, project=project)
-    principal = principal_of(world, world.token(user))
+    user, principal = developer(world, project)
     cache = AccessCache(60)
     check(database, principal, project, WRITE, cache)
     generation = cache.generation
