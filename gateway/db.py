@@ -7,11 +7,14 @@ Must not: know any table (tables live in ``tenants`` and ``compat``).
 SQLite notes: WAL journal so readers never block the writer; a busy timeout instead of instant
 ``database is locked`` errors; write transactions start with ``BEGIN IMMEDIATE`` so two writers never
 deadlock upgrading a read lock (the classic SQLite ``SQLITE_BUSY`` trap that busy_timeout cannot cure).
-Write units of work also queue at a gate first — a lock per process and an ``flock`` on
+Write transactions also queue at a gate first — a lock per process and an ``flock`` on
 ``<database>.write-lock`` across processes — because SQLite's own busy handler polls with sleeps of
 up to 100 ms: with four workers and sixteen clients, writers spent most of their time asleep while
 the lock was free (measured with ``bench.profile``). The gate hands the lock over at once; SQLite's
 locking still guarantees correctness for writers that bypass it (migrations, the admin CLI).
+A unit of work takes the gate with its first statement (the ``BEGIN IMMEDIATE``), not when it opens,
+so what a request does before touching the database (checking a 1000-metric batch) runs beside
+the writer instead of in its queue; it gives the gate back once its transaction has ended.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Base(DeclarativeBase):
 
 
 _BEGIN_OPTION = "gateway_sqlite_begin"
+_GATE_OPTION = "gateway_writer_gate"
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -89,36 +93,60 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        gate = options.get(_GATE_OPTION)
+        if gate is not None:
+            gate.acquire()  # given back by the unit of work's gate scope, once the transaction ended
+        conn.exec_driver_sql(f"BEGIN {options.get(_BEGIN_OPTION, 'DEFERRED')}")
 
     return engine
 
 
 class WriterGate:
-    """One SQLite writer at a time: a thread lock inside the process, an ``flock`` across processes."""
+    """One SQLite writer at a time: a thread lock inside the process, an ``flock`` across processes.
+
+    ``acquire`` may be called more than once by a thread (a nested write); ``release_all_since`` gives
+    back what a thread took since the depth it names.
+    """
 
     def __init__(self, database_path: str | None) -> None:
         self._lock = threading.RLock()
-        self._depth = 0
+        self._depths = threading.local()
         self._fd: int | None = None
         if database_path:
             self._fd = os.open(database_path + ".write-lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
-    @contextmanager
-    def hold(self) -> Iterator[None]:
-        with self._lock:
-            self._depth += 1
+    @property
+    def depth(self) -> int:
+        """How many times the calling thread holds the gate."""
+        depth: int = getattr(self._depths, "value", 0)
+        return depth
+
+    def acquire(self) -> None:
+        self._lock.acquire()
+        if self.depth == 0 and self._fd is not None:
             try:
-                if self._depth == 1 and self._fd is not None:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    if self._depth == 1 and self._fd is not None:
-                        fcntl.flock(self._fd, fcntl.LOCK_UN)
-            finally:
-                self._depth -= 1
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+            except BaseException:
+                self._lock.release()
+                raise
+        self._depths.value = self.depth + 1
+
+    def release_all_since(self, depth: int) -> None:
+        while self.depth > depth:
+            self._depths.value = self.depth - 1
+            if self.depth == 0 and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._lock.release()
+
+    @contextmanager
+    def scope(self) -> Iterator[None]:
+        """Whatever the calling thread takes inside the block is given back when it ends."""
+        depth = self.depth
+        try:
+            yield
+        finally:
+            self.release_all_since(depth)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -138,7 +166,11 @@ class Database:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
         self._gate = WriterGate(_sqlite_file(engine)) if self.is_sqlite else None
-        writer = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) if self.is_sqlite else engine
+        writer = (
+            engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE", _GATE_OPTION: self._gate})
+            if self.is_sqlite
+            else engine
+        )
         self._reader = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
         self._writer = sessionmaker(bind=writer, expire_on_commit=False, autoflush=False)
 
@@ -153,7 +185,7 @@ class Database:
         ``write=False`` is for requests that only read; on SQLite it lets them run beside a writer.
         """
         factory = self._writer if write else self._reader
-        gate = self._gate.hold() if write and self._gate is not None else nullcontext()
+        gate = self._gate.scope() if write and self._gate is not None else nullcontext()
         with gate, factory() as session, session.begin():
             yield session
 

@@ -1,0 +1,85 @@
+"""SQLite's writer gate: a write unit of work queues for it at its first statement, and gives it back
+once its transaction has ended, committed or not.
+
+Each test has a SQLite file of its own and two threads, each with its own write unit of work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gateway.db import Database
+from gateway.settings import Settings
+
+WAIT_S = 10.0
+BLOCKED_S = 0.3
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Database]:
+    database = Database.from_settings(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'gate.db'}"))
+    with database.unit_of_work() as session:
+        session.execute(text("CREATE TABLE t (n INTEGER)"))
+    yield database
+    database.dispose()
+
+
+def _insert_in_thread(database: Database, n: int) -> tuple[threading.Thread, threading.Event]:
+    done = threading.Event()
+
+    def write() -> None:
+        with database.unit_of_work() as session:
+            session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        done.set()
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread, done
+
+
+def _rows(database: Database) -> list[int]:
+    with database.unit_of_work(write=False) as session:
+        return list(session.scalars(text("SELECT n FROM t ORDER BY n")))
+
+
+def test_a_writer_that_has_not_touched_the_database_does_not_hold_others_up(database: Database) -> None:
+    with database.unit_of_work():
+        thread, done = _insert_in_thread(database, 1)
+        assert done.wait(WAIT_S), "a second writer waited for a unit of work that had run no statement"
+    thread.join(WAIT_S)
+    assert _rows(database) == [1]
+
+
+def test_a_writer_holds_the_gate_from_its_first_statement_until_it_commits(database: Database) -> None:
+    with database.unit_of_work() as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        thread, done = _insert_in_thread(database, 2)
+        assert not done.wait(BLOCKED_S), "a second writer ran inside the first one's transaction"
+    assert done.wait(WAIT_S)
+    thread.join(WAIT_S)
+    assert _rows(database) == [1, 2]
+
+
+def test_a_failed_writer_gives_the_gate_back(database: Database) -> None:
+    with pytest.raises(RuntimeError), database.unit_of_work() as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        raise RuntimeError("the handler failed after its first write")
+    thread, done = _insert_in_thread(database, 2)
+    assert done.wait(WAIT_S), "the gate stayed shut after a rolled-back unit of work"
+    thread.join(WAIT_S)
+    assert _rows(database) == [2]
+
+
+def test_readers_never_take_the_gate(database: Database) -> None:
+    with database.unit_of_work() as session:
+        session.execute(text("INSERT INTO t VALUES (1)"))
+        seen: list[list[int]] = []
+        reader = threading.Thread(target=lambda: seen.append(_rows(database)), daemon=True)
+        reader.start()
+        reader.join(WAIT_S)
+        assert seen == [[]], "a reader waited for the writer, or saw its uncommitted row"
