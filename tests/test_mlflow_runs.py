@@ -159,6 +159,22 @@ def test_delete_and_restore_are_soft(client: MlflowHttp) -> None:
         ("/runs/log-metric", {"run_id": "RUN", "key": "m", "value": 1}, "'timestamp'"),
         ("/runs/log-metric", {"run_id": "RUN", "key": "m" * 251, "value": 1, "timestamp": 1}, "limit is 250"),
         ("/runs/log-metric", {"run_id": "RUN", "key": "m", "value": True, "timestamp": 1}, "expected a number"),
+        # a float value with int timestamp and step takes the common-case check: it must refuse as much
+        ("/runs/log-metric", {"run_id": "RUN", "key": "m" * 251, "value": 0.5, "timestamp": 1}, "limit is 250"),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "a/../b", "value": 0.5, "timestamp": 1}, "Invalid metric name"),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "", "value": 0.5, "timestamp": 1}, "'key'"),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "m", "value": 0.5, "timestamp": 2**63}, "int64"),
+        (
+            "/runs/log-metric",
+            {"run_id": "RUN", "key": "m", "value": 0.5, "timestamp": 1, "step": 2**63},
+            "int64",
+        ),
+        ("/runs/log-metric", {"run_id": "RUN", "key": "m", "value": 0.5, "timestamp": 1, "step": True}, "integer"),
+        (
+            "/runs/log-batch",
+            {"run_id": "RUN", "metrics": [{"key": "ok", "value": 0.5, "timestamp": 1}, {"key": "m", "value": 0.5}]},
+            "'timestamp'",
+        ),
         ("/runs/log-parameter", {"run_id": "RUN", "key": "p", "value": "v" * 6001}, "limit is 6000"),
         ("/runs/set-tag", {"run_id": "RUN", "key": "../x", "value": "v"}, "Invalid tag name"),
         ("/runs/get", {}, "'run_id'"),

@@ -21,6 +21,7 @@ MAX_RUN_NAME_LENGTH = 250
 # MLflow's key rule: alphanumerics, underscores, periods, dashes, spaces, slashes (and colons in 3.x).
 _KEY = re.compile(r"^[/\w.\- :]*$")
 _INT64 = re.compile(r"^-?\d{1,19}$")
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def required_str(params: Mapping[str, Any], name: str) -> str:
@@ -56,7 +57,7 @@ def optional_int(params: Mapping[str, Any], name: str, *, minimum: int | None = 
         number = int(value)
     else:
         raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': expected an integer.")
-    if not -(2**63) <= number < 2**63:
+    if not INT64_MIN <= number <= INT64_MAX:
         raise InvalidParameter(f"Invalid value {value!r} for parameter '{name}': out of the int64 range.")
     if minimum is not None and number < minimum:
         raise InvalidParameter(f"Invalid value {number} for parameter '{name}': must be at least {minimum}.")

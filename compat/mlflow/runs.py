@@ -301,6 +301,23 @@ def _model_metric(params: Params, point: MetricPoint) -> logged_model_runs.Model
 
 
 def _metric_point(params: Params) -> MetricPoint:
+    """A metric as the MLflow client sends it: a valid key, a float value and int64 timestamp and step.
+    That common case is checked in one expression (a batch holds a thousand); anything else takes
+    ``_any_metric_point``, which accepts MLflow's other spellings and words the error."""
+    key, value, timestamp, step = params.get("key"), params.get("value"), params.get("timestamp"), params.get("step", 0)
+    if (
+        type(key) is str
+        and type(value) is float
+        and type(timestamp) is int
+        and type(step) is int
+        and p.INT64_MIN <= timestamp <= p.INT64_MAX
+        and p.INT64_MIN <= step <= p.INT64_MAX
+    ):
+        return MetricPoint(p.check_key(key, what="metric"), value, timestamp, step)
+    return _any_metric_point(params)
+
+
+def _any_metric_point(params: Params) -> MetricPoint:
     key = p.check_key(params.get("key"), what="metric")
     raw = params.get("value")
     if raw is None:
