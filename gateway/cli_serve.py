@@ -4,20 +4,26 @@ Shutdown (SIGTERM or Ctrl+C), one worker: ``/-/readiness`` answers 503 at once w
 served for ``GATEWAY_SHUTDOWN_DRAIN_S`` (so a load balancer stops routing here first), then the
 listener closes and in-flight requests get ``GATEWAY_SHUTDOWN_TIMEOUT_S`` to finish. A second signal
 skips the drain; a second Ctrl+C during the wait forces the exit (uvicorn's own rule).
-With ``--workers N`` > 1 uvicorn's supervisor runs plain workers: no drain, metrics refused (503).
+
+With ``--workers N`` > 1 each worker does the same (``gateway.supervisor`` passes signals on); metrics
+are refused (503), since a scrape would reach one worker at random.
 
 Processes: ``serve`` prepares the database (migrations, bootstrap), then replaces itself (``exec``, same
-pid, so signals and exit codes are unchanged) with ``python -m gateway.cli_serve``: a lean supervisor
-that never imported SQLAlchemy, Alembic or the admin commands. Workers build their app with
-``app_from_env`` here, importing no more than the app needs. That keeps the process tree small (SPEC §9:
-RSS ≤ 10 % of a stock MLflow server's; bench/README.md), so heavy imports here stay inside functions.
+pid, so signals and exit codes are unchanged) with the server: ``python -m gateway.cli_serve`` for one
+worker, or ``python -m gateway.supervisor``, which starts N ``python -m gateway.cli_serve --socket-fd``
+workers on the socket it bound. Neither ever imported SQLAlchemy, Alembic or the admin commands; a
+server builds its app with ``app_from_env`` here, importing no more than the app needs. That keeps the
+process tree small (SPEC §9: RSS ≤ 10 % of a stock MLflow server's; bench/README.md), so heavy imports
+here stay inside functions.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -28,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 
 from gateway.settings import Settings
+from gateway.supervisor import STARTUP_FAILURE
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -93,12 +100,16 @@ def prepare_database(settings: Settings, *, force_migrate: bool = False) -> Data
 
 
 class GatewayServer(uvicorn.Server):
-    """uvicorn's server, plus the drain: readiness turns unready before the listener closes."""
+    """uvicorn's server, plus the drain: readiness turns unready before the listener closes.
 
-    def __init__(self, config: uvicorn.Config, *, drain_s: float) -> None:
+    A worker of ``gateway.supervisor`` (``parent_pid``) also shuts down if its supervisor is gone.
+    """
+
+    def __init__(self, config: uvicorn.Config, *, drain_s: float, parent_pid: int | None = None) -> None:
         super().__init__(config)
         self.drain_s = drain_s
         self.drain_ends: float | None = None
+        self.parent_pid = parent_pid
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         state = getattr(getattr(self, "lifespan", None), "state", {})
@@ -112,6 +123,9 @@ class GatewayServer(uvicorn.Server):
 
     async def on_tick(self, counter: int) -> bool:
         if self.drain_ends is not None and time.monotonic() >= self.drain_ends:
+            self.should_exit = True
+        if self.parent_pid is not None and os.getppid() != self.parent_pid and not self.should_exit:
+            logging.getLogger("gateway.supervisor").error("the supervisor is gone; worker %d stops", os.getpid())
             self.should_exit = True
         return await super().on_tick(counter)
 
@@ -132,45 +146,63 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execv(sys.executable, [sys.executable, "-m", "gateway.cli_serve"])  # noqa: S606 - our interpreter, our module
+    server = [sys.executable, "-m", "gateway.cli_serve"]
+    if settings.workers > 1:
+        server = [
+            *(sys.executable, "-m", "gateway.supervisor"),
+            *("--host", settings.host, "--port", str(settings.port), "--workers", str(settings.workers)),
+            *("--log-format", settings.log_format, "--log-level", settings.log_level),
+        ]
+    os.execv(sys.executable, server)  # noqa: S606 - our interpreter, our module
 
 
-def supervise() -> int:
-    """What ``serve`` execs into (``python -m gateway.cli_serve``): uvicorn, with settings from the env."""
+def serve(argv: list[str]) -> int:
+    """What ``serve`` execs into for one worker (``python -m gateway.cli_serve``), and what
+    ``gateway.supervisor`` starts for each of several (``--socket-fd``, the socket it bound).
+
+    Exits with ``STARTUP_FAILURE`` when the server never started: whatever stopped it (settings, an app
+    that cannot load, a port taken) would stop every restart alike, and the supervisor reads it so.
+    """
+    parser = argparse.ArgumentParser(prog="python -m gateway.cli_serve")
+    parser.add_argument("--socket-fd", type=int, help="serve this inherited listening socket (a supervisor's worker)")
+    args = parser.parse_args(argv)
+    server: GatewayServer | None = None
+    try:
+        server = _server(Settings.from_env(os.environ), parent_pid=None if args.socket_fd is None else os.getppid())
+        sockets = None if args.socket_fd is None else [socket.socket(fileno=args.socket_fd)]
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it caught, once shut down
+            server.run(sockets)
+    except (Exception, SystemExit):  # uvicorn exits 1 when the app factory cannot load
+        if server is not None and server.started:
+            raise
+        logging.getLogger("gateway.server").exception("the server could not start")
+    return 0 if server is not None and server.started else STARTUP_FAILURE
+
+
+def _server(settings: Settings, *, parent_pid: int | None) -> GatewayServer:
     from gateway.logging import configure_logging
 
-    settings = Settings.from_env(os.environ)
     configure_logging(settings.log_format, settings.log_level)
-    options: dict[str, Any] = {
-        "factory": True,
-        "host": settings.host,
-        "port": settings.port,
-        "workers": settings.workers,
-        "loop": "uvloop",
-        "http": "httptools",
-        "log_config": None,
-        "access_log": False,
-        "server_header": False,
-        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
-    }
-    if settings.workers > 1:
-        uvicorn.run("gateway.cli_serve:app_from_env", **options)
-        return 0
-    config = uvicorn.Config("gateway.cli_serve:app_from_env", **options)
-    server = GatewayServer(config, drain_s=settings.shutdown_drain_s)
-    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it caught, once shut down
-        server.run()
-    return 0 if server.started else 3
+    config = uvicorn.Config(
+        "gateway.cli_serve:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,  # type: ignore[arg-type]  # int in its hints, a float timeout in its code
+    )
+    return GatewayServer(config, drain_s=settings.shutdown_drain_s, parent_pid=parent_pid)
 
 
 def app_from_env() -> Starlette:
-    """Uvicorn factory: each worker builds its app, and its logging (spawned workers start bare), from the env."""
+    """Uvicorn factory: the server process builds its app from the env (``serve`` set it up)."""
     from gateway.app import create_app
-    from gateway.logging import configure_logging
 
-    settings = Settings.from_env(os.environ)
-    configure_logging(settings.log_format, settings.log_level)
-    return create_app(settings)
+    return create_app(Settings.from_env(os.environ))
 
 
 def _bootstrap(settings: Settings, database: Database) -> None:
@@ -206,4 +238,4 @@ def _write_private(path: Path, text: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(supervise())
+    sys.exit(serve(sys.argv[1:]))

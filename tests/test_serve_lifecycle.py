@@ -43,13 +43,15 @@ def readiness(base_url: str) -> int | None:
         return None
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_sigterm_turns_readiness_off_first_and_lets_in_flight_requests_finish(
-    settings: Settings, world: World, tmp_path: Path
+    settings: Settings, world: World, tmp_path: Path, workers: str
 ) -> None:
+    """With several workers the supervisor passes the signal on, and every worker drains alike."""
     project = world.project()
     token = world.member_token(project, Role.DEVELOPER)
     env = gateway_environment(settings, tmp_path, GATEWAY_SHUTDOWN_DRAIN_S="3", GATEWAY_SHUTDOWN_TIMEOUT_S="60")
-    with start_gateway(settings, env) as gateway:
+    with start_gateway(settings, env, "--workers", workers) as gateway:
         http = ArtifactHttp(gateway.server, project.id, token)
         root = http.new_run()
         first_sent, release = threading.Event(), threading.Event()

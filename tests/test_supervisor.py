@@ -1,0 +1,112 @@
+"""``serve --workers N``'s supervisor (``gateway.supervisor``): the workers it keeps, and when it stops.
+
+Each test runs a real ``mlgateway serve --workers 2`` (or the supervisor alone) and watches its
+worker processes through ``/proc``. The shutdown drain with several workers is tested with the
+one-worker case in ``test_serve_lifecycle``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.db import Database
+from gateway.settings import Settings
+from gateway.supervisor import STARTUP_FAILURE
+from tests.support.gateway_process import ROOT, GatewayProcess, free_port, gateway_environment, start_gateway
+
+pytestmark = pytest.mark.slow
+WAIT_S = 60.0
+
+
+@pytest.fixture
+def gateway(settings: Settings, database: Database, tmp_path: Path) -> Iterator[GatewayProcess]:
+    """``serve --workers 2`` on the tests' (migrated) database, once both workers run."""
+    with start_gateway(settings, gateway_environment(settings, tmp_path), "--workers", "2") as gateway:
+        wait_for(lambda: len(children(gateway.process.pid)) == 2, "both workers run")
+        yield gateway
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.05)
+
+
+def ready(base_url: str) -> bool:
+    try:
+        return httpx.get(f"{base_url}/-/readiness", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def test_a_worker_that_dies_is_replaced(gateway: GatewayProcess) -> None:
+    first, second = sorted(children(gateway.process.pid))
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: len(children(gateway.process.pid) - {second}) == 1, "a new worker replaces the dead one")
+    assert first not in children(gateway.process.pid)
+    wait_for(lambda: ready(gateway.base_url), "the gateway answers")
+
+
+def test_sighup_replaces_every_worker(gateway: GatewayProcess) -> None:
+    old = children(gateway.process.pid)
+    gateway.process.send_signal(signal.SIGHUP)
+    wait_for(lambda: len(children(gateway.process.pid) - old) == 2, "two new workers replace the old ones")
+    wait_for(lambda: not children(gateway.process.pid) & old, "the old workers exit")
+    assert gateway.process.poll() is None
+    wait_for(lambda: ready(gateway.base_url), "the gateway answers")
+
+
+def test_workers_stop_when_their_supervisor_is_killed(gateway: GatewayProcess) -> None:
+    workers = children(gateway.process.pid)
+    gateway.process.kill()
+    gateway.process.wait(timeout=WAIT_S)
+    wait_for(lambda: not any(alive(pid) for pid in workers), "the orphaned workers exit")
+    assert not ready(gateway.base_url)
+
+
+def test_a_worker_that_cannot_start_stops_the_supervisor(settings: Settings, tmp_path: Path) -> None:
+    """A setting only the workers read is wrong (``serve`` itself would refuse it before starting any)."""
+    env = gateway_environment(settings, tmp_path, GATEWAY_WORKER_THREADS="0")
+    command = [sys.executable, "-m", "gateway.supervisor", "--host", "127.0.0.1", "--port", str(free_port())]
+    supervisor = subprocess.run(
+        [*command, "--workers", "2"], env=env, cwd=ROOT, capture_output=True, timeout=WAIT_S, check=False
+    )
+    assert supervisor.returncode == STARTUP_FAILURE, supervisor.stderr.decode()[-2000:]
+    assert b"could not start" in supervisor.stderr and b"GATEWAY_WORKER_THREADS" in supervisor.stderr
+
+
+def test_its_startup_failure_code_is_uvicorns() -> None:
+    from uvicorn.config import STARTUP_FAILURE as UVICORN_STARTUP_FAILURE
+
+    assert STARTUP_FAILURE == UVICORN_STARTUP_FAILURE
