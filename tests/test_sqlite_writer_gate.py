@@ -1,5 +1,5 @@
 """SQLite's writer gate: a write unit of work queues for it at its first statement, and gives it back
-once its transaction has ended, committed or not.
+once its transaction has ended, committed or not. And each connection's page cache, sized by role.
 
 Each test has a SQLite file of its own and two threads, each with its own write unit of work.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gateway.db import Database
+from gateway.db import READER_CACHE_KIB, WRITER_CACHE_KIB, Database
 from gateway.settings import Settings
 
 WAIT_S = 10.0
@@ -83,3 +83,12 @@ def test_readers_never_take_the_gate(database: Database) -> None:
         reader.start()
         reader.join(WAIT_S)
         assert seen == [[]], "a reader waited for the writer, or saw its uncommitted row"
+
+
+def test_a_connection_caches_pages_by_the_role_of_its_transaction(database: Database) -> None:
+    """Writers keep SQLite's default page cache; readers get a smaller one (a worker pools many)."""
+    for _ in range(3):  # the pool hands the same connections back in either role
+        with database.unit_of_work() as session:
+            assert session.scalar(text("PRAGMA cache_size")) == -WRITER_CACHE_KIB
+        with database.unit_of_work(write=False) as session:
+            assert session.scalar(text("PRAGMA cache_size")) == -READER_CACHE_KIB
