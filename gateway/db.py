@@ -75,8 +75,8 @@ def _size_page_cache(conn: Connection, kib: int) -> None:
     """Each SQLite connection has a page cache of its own, and a worker pools up to sixteen. A writer
     needs SQLite's default 2 MB (a 1000-metric batch touches ~1 MB of index pages: 19 % slower with
     512 KB in ``bench.profile log_batch``); a reader scanning a search or a history fills whatever it
-    is given, and four concurrent ones per worker kept ~8 MB each after the bench's read phases. A
-    connection's cache follows the role of its transaction; shrinking it frees the pages beyond."""
+    is given, and after the bench's read phases (four at a time per worker) a worker's readers held
+    ~8 MB. A connection's cache follows the role of its transaction; shrinking it frees the pages beyond."""
     info = conn.connection.info
     if info.get("cache_kib") != kib:
         conn.exec_driver_sql(f"PRAGMA cache_size=-{kib}")
