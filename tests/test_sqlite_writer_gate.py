@@ -29,7 +29,8 @@ def database(tmp_path: Path) -> Iterator[Database]:
     database.dispose()
 
 
-def _insert_in_thread(database: Database, n: int) -> tuple[threading.Thread, threading.Event]:
+def _insert_in_thread(database: Database, n: int) -> threading.Event:
+    """Insert ``n`` in a write unit of work of another thread; the event is set once it committed."""
     done = threading.Event()
 
     def write() -> None:
@@ -37,9 +38,8 @@ def _insert_in_thread(database: Database, n: int) -> tuple[threading.Thread, thr
             session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
         done.set()
 
-    thread = threading.Thread(target=write, daemon=True)
-    thread.start()
-    return thread, done
+    threading.Thread(target=write, daemon=True).start()
+    return done
 
 
 def _rows(database: Database) -> list[int]:
@@ -49,19 +49,17 @@ def _rows(database: Database) -> list[int]:
 
 def test_a_writer_that_has_not_touched_the_database_does_not_hold_others_up(database: Database) -> None:
     with database.unit_of_work():
-        thread, done = _insert_in_thread(database, 1)
+        done = _insert_in_thread(database, 1)
         assert done.wait(WAIT_S), "a second writer waited for a unit of work that had run no statement"
-    thread.join(WAIT_S)
     assert _rows(database) == [1]
 
 
 def test_a_writer_holds_the_gate_from_its_first_statement_until_it_commits(database: Database) -> None:
     with database.unit_of_work() as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
-        thread, done = _insert_in_thread(database, 2)
+        done = _insert_in_thread(database, 2)
         assert not done.wait(BLOCKED_S), "a second writer ran inside the first one's transaction"
     assert done.wait(WAIT_S)
-    thread.join(WAIT_S)
     assert _rows(database) == [1, 2]
 
 
@@ -69,9 +67,8 @@ def test_a_failed_writer_gives_the_gate_back(database: Database) -> None:
     with pytest.raises(RuntimeError), database.unit_of_work() as session:
         session.execute(text("INSERT INTO t VALUES (1)"))
         raise RuntimeError("the handler failed after its first write")
-    thread, done = _insert_in_thread(database, 2)
+    done = _insert_in_thread(database, 2)
     assert done.wait(WAIT_S), "the gate stayed shut after a rolled-back unit of work"
-    thread.join(WAIT_S)
     assert _rows(database) == [2]
 
 
