@@ -35,25 +35,28 @@ def gateway(settings: Settings, database: Database, tmp_path: Path) -> Iterator[
         yield gateway
 
 
-def children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:  # gone meanwhile
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.add(int(entry.name))
-    return found
+def state_and_parent(pid: int) -> tuple[str, int] | None:
+    """A process's state letter and parent pid from ``/proc/<pid>/stat``; ``None`` once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    stat = state_and_parent(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def children(pid: int) -> set[int]:
+    """Live (not zombie) children of ``pid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        stat = state_and_parent(int(entry.name)) if entry.name.isdigit() else None
+        if stat is not None and stat[0] != "Z" and stat[1] == pid:
+            found.add(int(entry.name))
+    return found
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
