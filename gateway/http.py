@@ -9,7 +9,8 @@ resources.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import orjson
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Scope
+from starlette.types import Receive, Scope, Send
 
 from gateway.db import Database
 from gateway.errors import (
@@ -40,6 +41,37 @@ class JSONResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+@dataclass(frozen=True)
+class EncodedJSON:
+    """A JSON document already encoded, as pieces whose concatenation is the document.
+
+    For answers of thousands of items (a metric history): encoded a slice at a time and sent as
+    they are, the pieces are the only copy of the body. Joined into one value and encoded again, a
+    10 000-point history held three more copies of itself per request in flight.
+    """
+
+    pieces: Sequence[bytes]
+
+
+class EncodedJSONResponse(Response):
+    """Sends an ``EncodedJSON`` one piece per body message, under one ``Content-Length``."""
+
+    media_type = "application/json"
+
+    def __init__(self, document: EncodedJSON, status_code: int = 200) -> None:
+        self.pieces = document.pieces
+        length = sum(len(piece) for piece in self.pieces)
+        super().__init__(None, status_code, headers={"content-length": str(length)})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        last = len(self.pieces) - 1
+        for index, piece in enumerate(self.pieces):
+            await send({"type": "http.response.body", "body": piece, "more_body": index < last})
+        if last < 0:
+            await send({"type": "http.response.body", "body": b""})
 
 
 def dialect_of(path: str) -> Dialect:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 
 from tenants.roles import Role
@@ -240,6 +241,28 @@ def test_metric_history_pages_in_step_order(client: MlflowHttp) -> None:
     assert seen == list(range(7))
     unknown = client.get("/metrics/get-history", run_id=run_id, metric_key="nope").json()
     assert unknown == {"metrics": []}
+
+
+def test_a_long_history_is_one_json_document_across_its_encoded_pieces(client: MlflowHttp) -> None:
+    # 2 500 points answered 2 100 at a time: the page is encoded a thousand points at a time and
+    # sent as those pieces (gateway.http.EncodedJSON), so the splices must make one valid document.
+    run_id = client.run()["info"]["run_id"]
+    for first in range(0, 2500, 1000):
+        points = [{"key": "loss", "value": s / 7, "timestamp": 10 + s, "step": s} for s in range(first, first + 1000)]
+        client.ok("/runs/log-batch", {"run_id": run_id, "metrics": points[: 2500 - first]})
+    params = {"run_id": run_id, "metric_key": "loss", "max_results": 2100}
+    first_page = client.get("/metrics/get-history", **params)
+    assert first_page.headers["content-type"] == "application/json"
+    assert int(first_page.headers["content-length"]) == len(first_page.content)
+    body = first_page.json()
+    assert [m["step"] for m in body["metrics"]] == list(range(2100))
+    assert body["metrics"][1234] == {"key": "loss", "value": 1234 / 7, "timestamp": 1244, "step": 1234}
+    rest = client.get("/metrics/get-history", **params, page_token=body["next_page_token"]).json()
+    assert [m["step"] for m in rest["metrics"]] == list(range(2100, 2500))
+    assert "next_page_token" not in rest
+    head = httpx.head(client.base + "/metrics/get-history", params=params, headers=client.headers)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == first_page.headers["content-length"]
 
 
 @pytest.mark.parametrize("token", ["garbage!", "eyJrIjoicnVucyJ9", "bm90IGpzb24"])

@@ -19,13 +19,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.http import JSONResponse, request_params, run_in_unit_of_work
+from gateway.http import EncodedJSON, EncodedJSONResponse, JSONResponse, request_params, run_in_unit_of_work
 from gateway.metrics import Metrics
 from tenants.authorization import Permission, ProjectContext
 from tenants.web import authenticate, require_project
 
 Params = dict[str, Any]
-Handler = Callable[[Session, ProjectContext, Params], dict[str, Any]]
+Answer = dict[str, Any] | EncodedJSON
+"""What a handler returns: the JSON object, or (for a long answer) that object already encoded."""
+Handler = Callable[[Session, ProjectContext, Params], Answer]
 RowCount = Callable[["Params"], Iterable[tuple[str, int]]]
 MLFLOW_PREFIX = "/api/v4/projects/{project}/ml/mlflow"
 
@@ -71,7 +73,7 @@ def to_route(endpoint: Endpoint) -> Route:
         # Path parameters (``logged-models/{model_id}``) win over the same names in the body.
         params.update({k: v for k, v in request.path_params.items() if k != "project"})
 
-        def work(session: Session) -> dict[str, Any]:
+        def work(session: Session) -> Answer:
             project = require_project(request, session, principal, endpoint.permission)
             return endpoint.handler(session, project, params)
 
@@ -80,7 +82,7 @@ def to_route(endpoint: Endpoint) -> Route:
             metrics: Metrics = request.state.metrics
             for kind, count in endpoint.rows(params):
                 metrics.rows_written(kind, count)
-        return JSONResponse(answer)
+        return EncodedJSONResponse(answer) if isinstance(answer, EncodedJSON) else JSONResponse(answer)
 
     methods = [endpoint.method] + (["HEAD"] if endpoint.method == "GET" else [])
     return Route(MLFLOW_PREFIX + endpoint.path, call, methods=methods, name=endpoint.path)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -14,13 +12,14 @@ from compat.mlflow import params as p
 from compat.mlflow.endpoint import Endpoint, Params
 from compat.tables import CandidateMetric
 from gateway.errors import InvalidParameter
+from gateway.http import EncodedJSON
 from tenants.authorization import Permission, ProjectContext
 
 MAX_HISTORY_PAGE = 25_000  # MLflow's default and maximum page for metric history
 PRESENT_CHUNK = 1000
 
 
-def get_history(session: Session, project: ProjectContext, params: Params) -> dict[str, Any]:
+def get_history(session: Session, project: ProjectContext, params: Params) -> EncodedJSON:
     run_id = p.run_id(params)
     key = p.required_str(params, "metric_key")
     limit = p.optional_int(params, "max_results", minimum=1) or MAX_HISTORY_PAGE
@@ -37,23 +36,26 @@ def get_history(session: Session, project: ProjectContext, params: Params) -> di
         position = (after["step"], after["ts"], after["id"])
         query = query.where(tuple_(point.step, point.timestamp, point.id) > position)
     result = session.connection().execute(query.order_by(point.step, point.timestamp, point.id).limit(limit + 1))
-    # Encoded a thousand points at a time and spliced in as raw JSON: the whole history never exists
-    # as rows and dicts at once (a 10 000-point answer otherwise left each worker ~15 MB larger).
-    pieces: list[bytes] = []
+    # Encoded a thousand points at a time and sent as those pieces: the whole history never exists
+    # as rows and dicts at once (a 10 000-point answer otherwise left each worker ~15 MB larger), nor
+    # as one joined body (gateway.http.EncodedJSON).
+    pieces = [b'{"metrics":[']
     taken, last, more = 0, None, False
     for fetched in result.partitions(PRESENT_CHUNK):
         part = fetched[: limit - taken]
         more = len(part) < len(fetched)  # the one row past the page: there is a next page
         if part:
-            pieces.append(orjson.dumps(presenters.latest_metrics([row[:5] for row in part]))[1:-1])
+            encoded = orjson.dumps(presenters.latest_metrics([row[:5] for row in part]))
+            pieces.append((b"," if taken else b"") + encoded[1:-1])  # the points, without their brackets
             taken, last = taken + len(part), part[-1]
         if more:
             break
-    answer: dict[str, Any] = {"metrics": orjson.Fragment(b"[" + b",".join(pieces) + b"]")}
+    tail = b"]"
     if more and last is not None:
         position_of_last = {"step": last.step, "ts": last.timestamp, "id": last.id}
-        answer["next_page_token"] = page_tokens.encode("history", position_of_last)
-    return answer
+        tail += b',"next_page_token":' + orjson.dumps(page_tokens.encode("history", position_of_last))
+    pieces.append(tail + b"}")
+    return EncodedJSON(pieces)
 
 
 ENDPOINTS = [
