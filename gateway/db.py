@@ -22,12 +22,12 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import DateTime, Engine, MetaData, Select, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -282,3 +282,35 @@ def table_upsert(dialect: str, model: type[Base]) -> postgresql.Insert | sqlite.
     """``upsert_insert`` for a ``Prepared`` statement, on the model's table (``table_of``)."""
     table = table_of(model)
     return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def fetch_in_chunks(session: Session, statement: Select[*tuple[Any, ...]], size: int) -> Iterator[Sequence[Any]]:
+    """``statement``'s rows, ``size`` at a time, with the driver holding no more than that.
+
+    For answers of thousands of rows (a metric history). A plain fetch on PostgreSQL keeps the whole
+    result in libpq until the cursor closes: 1.6 MB per 10 000 history points, per request in flight.
+    libpq's chunked-rows mode (psycopg's ``Cursor.stream``, libpq ≥ 17) receives the same one query's
+    rows a chunk at a time: no server-side cursor, no extra round trips. SQLite's cursor steps through
+    rows as they are fetched anyway. Read to the end (bound the rows with a LIMIT): leaving a
+    PostgreSQL stream early cancels the query, which costs a connection to the server.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or not _has_chunked_rows():
+        yield from connection.execute(statement).partitions(size)
+        return
+    compiled = statement.compile(dialect=connection.dialect)
+    chunk: list[Any] = []
+    with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+        for row in cursor.stream(str(compiled), compiled.params, size=size):
+            chunk.append(row)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _has_chunked_rows() -> bool:
+    from psycopg import capabilities
+
+    return capabilities.has_stream_chunked()

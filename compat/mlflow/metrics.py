@@ -11,6 +11,7 @@ from compat.mlflow import page_tokens, presenters
 from compat.mlflow import params as p
 from compat.mlflow.endpoint import Endpoint, Params
 from compat.tables import CandidateMetric
+from gateway.db import fetch_in_chunks
 from gateway.errors import InvalidParameter
 from gateway.http import EncodedJSON
 from tenants.authorization import Permission, ProjectContext
@@ -35,24 +36,23 @@ def get_history(session: Session, project: ProjectContext, params: Params) -> En
     if after is not None:
         position = (after["step"], after["ts"], after["id"])
         query = query.where(tuple_(point.step, point.timestamp, point.id) > position)
-    result = session.connection().execute(query.order_by(point.step, point.timestamp, point.id).limit(limit + 1))
+    query = query.order_by(point.step, point.timestamp, point.id).limit(limit + 1)
     # Encoded a thousand points at a time and sent as those pieces: the whole history never exists
     # as rows and dicts at once (a 10 000-point answer otherwise left each worker ~15 MB larger), nor
-    # as one joined body (gateway.http.EncodedJSON).
+    # as one joined body (gateway.http.EncodedJSON), nor as one database result (fetch_in_chunks).
     pieces = [b'{"metrics":[']
     taken, last, more = 0, None, False
-    for fetched in result.partitions(PRESENT_CHUNK):
+    for fetched in fetch_in_chunks(session, query, PRESENT_CHUNK):
         part = fetched[: limit - taken]
-        more = len(part) < len(fetched)  # the one row past the page: there is a next page
+        more = more or len(part) < len(fetched)  # the one row past the page: there is a next page
         if part:
             encoded = orjson.dumps(presenters.latest_metrics([row[:5] for row in part]))
             pieces.append((b"," if taken else b"") + encoded[1:-1])  # the points, without their brackets
             taken, last = taken + len(part), part[-1]
-        if more:
-            break
     tail = b"]"
     if more and last is not None:
-        position_of_last = {"step": last.step, "ts": last.timestamp, "id": last.id}
+        *_, timestamp, step, point_id = last
+        position_of_last = {"step": step, "ts": timestamp, "id": point_id}
         tail += b',"next_page_token":' + orjson.dumps(page_tokens.encode("history", position_of_last))
     pieces.append(tail + b"}")
     return EncodedJSON(pieces)
