@@ -190,6 +190,7 @@ def _server(settings: Settings, *, parent_pid: int | None) -> GatewayServer:
         port=settings.port,
         loop="uvloop",
         http="httptools",
+        ws="none",  # no WebSocket routes: "auto" would import a WebSocket library (2.5 MB) into each worker
         log_config=None,
         access_log=False,
         server_header=False,
