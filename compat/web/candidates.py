@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.templating import Jinja2Templates
 
 from compat import browse, candidates, ci_jobs, repository
 from compat.candidates import RunData
@@ -25,6 +24,7 @@ from compat.web.page import READ_EXPERIMENTS, WRITE_EXPERIMENTS, Work
 from gateway.artifacts import ArtifactStore, Entry, candidate_root, relative_path
 from gateway.errors import InvalidParameter
 from gateway.http import JSONResponse
+from tenants.web.pages import PageTemplates
 
 MAX_TAG_KEY = 250
 MAX_TAG_VALUE = 8000
@@ -77,7 +77,7 @@ def source_rows(tags: dict[str, str]) -> list[tuple[str, str, str | None]]:
     return [(label, tags[key], page.web_link(tags[key])) for label, key in SOURCE_TAGS if tags.get(key)]
 
 
-def routes_of(templates: Jinja2Templates) -> dict[str, Any]:
+def routes_of(templates: PageTemplates) -> dict[str, Any]:
     async def candidate_page(request: Request) -> Response:
         ref = str(request.path_params["candidate"])
         path = request.query_params.get("path", "")

@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 from compat import browse, candidates
 from compat.web import page
 from compat.web.experiments import RunRow, run_row
 from compat.web.page import READ_EXPERIMENTS, Work
 from gateway.errors import InvalidParameter
+from tenants.web.pages import PageTemplates
 
 MAX_COMPARED = 20
 
@@ -34,7 +34,7 @@ def table(rows: list[RunRow], kind: str) -> list[tuple[str, list[str], bool]]:
     return found
 
 
-def routes_of(templates: Jinja2Templates) -> dict[str, Any]:
+def routes_of(templates: PageTemplates) -> dict[str, Any]:
     async def compare_page(request: Request) -> Response:
         run_ids = list(dict.fromkeys(request.query_params.getlist("run")))
         if not 2 <= len(run_ids) <= MAX_COMPARED:

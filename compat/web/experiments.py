@@ -16,7 +16,6 @@ from urllib.parse import quote
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 from compat import browse, candidates, experiments
 from compat.candidates import RunData
@@ -28,6 +27,7 @@ from compat.web import page
 from compat.web.page import READ_EXPERIMENTS, WRITE_EXPERIMENTS, Work
 from gateway.errors import InvalidParameter, NotFound
 from tenants.authorization import Permission
+from tenants.web.pages import PageTemplates
 
 PER_PAGE = 50
 MAX_CSV_RUNS = 10_000
@@ -92,7 +92,7 @@ def _rows(work: Work, query: run_search.RunQuery, *, offset: int, limit: int) ->
 
 
 # ---------------------------------------------------------------------------------------- pages
-def routes_of(templates: Jinja2Templates) -> dict[str, Any]:
+def routes_of(templates: PageTemplates) -> dict[str, Any]:
     async def experiments_page(request: Request) -> Response:
         search = request.query_params.get("search", "").strip()[:500]
         deleted = request.query_params.get("state") == "deleted"

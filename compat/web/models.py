@@ -11,7 +11,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.templating import Jinja2Templates
 
 from compat import browse, candidates
 from compat.registry import models, versions, views
@@ -20,11 +19,12 @@ from compat.web.candidates import artifact_listing
 from compat.web.experiments import RunRow, run_row
 from compat.web.page import READ_REGISTRY, WRITE_REGISTRY, Work
 from gateway.errors import InvalidParameter
+from tenants.web.pages import PageTemplates
 
 DESCRIPTION_LIMIT = models.MAX_DESCRIPTION_LENGTH
 
 
-def routes_of(templates: Jinja2Templates) -> dict[str, Any]:
+def routes_of(templates: PageTemplates) -> dict[str, Any]:
     async def models_page(request: Request) -> Response:
         search = request.query_params.get("search", "").strip()[:255]
 

@@ -22,13 +22,13 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.templating import Jinja2Templates
 
 from gateway.errors import InvalidParameter
 from gateway.http import run_in_unit_of_work
 from tenants.authorization import Permission, ProjectContext
 from tenants.roles import Role
 from tenants.web import pages, require_project, sessions
+from tenants.web.pages import PageTemplates
 
 T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
@@ -51,7 +51,7 @@ def assets() -> dict[str, Path]:
     return {"ml.js": HERE / "static" / "ml.js", "plotly.min.js": plotly_js()}
 
 
-def templates() -> Jinja2Templates:
+def templates() -> PageTemplates:
     return pages.page_templates(HERE / "templates")
 
 
@@ -105,7 +105,7 @@ async def project_work(
 
 
 def render(
-    page_templates: Jinja2Templates, request: Request, name: str, context: Mapping[str, Any], status_code: int = 200
+    page_templates: PageTemplates, request: Request, name: str, context: Mapping[str, Any], status_code: int = 200
 ) -> Response:
     return pages.render(page_templates, request, name, context, status_code)
 
