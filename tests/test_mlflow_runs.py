@@ -74,6 +74,26 @@ def test_metrics_keep_history_and_show_the_latest(client: MlflowHttp) -> None:
     assert metrics["odd"]["step"] == 0
 
 
+@pytest.mark.parametrize("size", [1, 40], ids=["one-point", "bulk"])
+def test_metric_points_are_stored_exactly(client: MlflowHttp, size: int) -> None:
+    # A batch of 40 goes to PostgreSQL as a binary COPY, single points as INSERTs (compat.metrics).
+    odd = [("nan", "NaN"), ("up", "Infinity"), ("down", "-Infinity"), ("tiny", 5e-324), ("third", 1 / 3)]
+    extremes = [(-(2**63), 2**63 - 1), (2**63 - 1, -(2**63))]  # (timestamp, step)
+    points = [
+        {"key": f"{name}-{size}", "value": value, "timestamp": timestamp, "step": step}
+        for name, value in odd
+        for timestamp, step in extremes
+    ]
+    points += [{"key": f"ünï/cøde {i}", "value": i, "timestamp": i, "step": i} for i in range(size - len(points))]
+    run_id = client.run()["info"]["run_id"]
+    for first in range(0, len(points), size):
+        client.ok("/runs/log-batch", {"run_id": run_id, "metrics": points[first : first + size]})
+    for point in points:
+        history = client.get("/metrics/get-history", run_id=run_id, metric_key=point["key"]).json()["metrics"]
+        expected = {**point, "value": point["value"] if isinstance(point["value"], str) else float(point["value"])}
+        assert expected in history, (point, history)
+
+
 def test_params_are_immutable_but_identical_relogs_pass(client: MlflowHttp) -> None:
     run_id = client.run()["info"]["run_id"]
     client.ok("/runs/log-parameter", {"run_id": run_id, "key": "alpha", "value": "0.5"})
