@@ -131,9 +131,10 @@ def backend_markdown(backend: dict[str, Any]) -> list[str]:
     ceilings, rss = backend["ceilings"], backend["rss_peak_mib"]
     db = ceilings["database"]
     disk = ceilings["disk"]
+    copy = f", binary COPY {db['copy_rows_per_s']:,} rows/s" if "copy_rows_per_s" in db else ""
     lines += [
         "",
-        f"Raw ceilings: {name} inserts {db['rows_per_s']:,} rows/s (1000-row transactions, driver only); "
+        f"Raw ceilings: {name} inserts {db['rows_per_s']:,} rows/s{copy} (1000-row transactions, driver only); "
         f"disk {disk['write_mib_per_s']:,.0f} MiB/s write (fsynced), {disk['read_mib_per_s']:,.0f} MiB/s read "
         f"({disk['bytes'] // 2**20} MiB). Peak RSS of the process tree: MLflow {rss['mlflow']:,.0f} MiB "
         f"({rss['mlflow_processes']} processes), gateway {rss['gateway']:,.0f} MiB "
