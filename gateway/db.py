@@ -1,7 +1,9 @@
 """Database engine, the declarative base and the unit of work.
 
 Owns: engine construction (SQLite pragmas, PostgreSQL pool), the shared ``MetaData`` with a naming
-convention, and ``Database.unit_of_work()`` — the one place a transaction begins and commits.
+convention, ``Database.unit_of_work()`` — the one place a transaction begins and commits — and the bulk
+paths below the ORM: prepared statements, binary ``COPY`` in (``copy_rows``) and long results out a
+chunk at a time (``fetch_in_chunks``).
 Must not: know any table (tables live in ``tenants`` and ``compat``).
 
 SQLite notes: WAL journal so readers never block the writer; a busy timeout instead of instant
