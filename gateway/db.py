@@ -22,6 +22,7 @@ the writer instead of in its queue; it gives the gate back once its transaction 
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -335,7 +336,9 @@ def fetch_in_chunks(session: Session, statement: Select[*tuple[Any, ...]], size:
         yield chunk
 
 
+@functools.cache
 def _has_chunked_rows() -> bool:
+    """Whether the loaded libpq has chunked-rows mode: fixed for the life of the process."""
     from psycopg import capabilities
 
     return capabilities.has_stream_chunked()
