@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -98,9 +98,12 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 say(f"[{name}] WARNING: the first search pages differ ({len(pages[0])} vs {len(pages[1])} runs)")
 
             rows = []
+            database = []
             for scenario in workloads.SCENARIOS:
                 if args.scenarios and scenario.name not in args.scenarios:
                     continue
+                if scenario.name == "log_batch":  # the ceiling it is judged against, in the same minute
+                    database.append(database_ceiling(name, backend, work, args))
                 for concurrency in args.concurrency:
                     try:
                         measured = {
@@ -117,19 +120,12 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                     rows.append(_row(scenario.name, concurrency, measured))
                     _print_row(name, rows[-1])
 
+            disk: dict[str, Any] | None = None
             if not args.scenarios or "artifacts" in args.scenarios:
-                transfers = {
-                    s.name: run_async(
-                        workloads.artifact_transfers(
-                            s, fixtures[s.name], size_bytes=args.artifact_mb * 2**20, repeats=args.artifact_repeats
-                        )
-                    )
-                    for s in pair
-                }
-                for index, scenario_name in enumerate(("artifact_upload", "artifact_download")):
-                    measured = {server: pair_[index] for server, pair_ in transfers.items()}
-                    rows.append(_row(scenario_name, 1, measured))
-                    _print_row(name, rows[-1])
+                disk, transfer_rows = artifact_rounds(pair, fixtures, args, work / "raw-disk")
+                for row in transfer_rows:
+                    rows.append(row)
+                    _print_row(name, row)
 
             official: dict[str, Any] = {}
             if args.client_calls and (not args.scenarios or "official_client" in args.scenarios):
@@ -140,12 +136,9 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                         f"p95 {official[server.name]['p95_ms']:.2f} ms"
                     )
 
-            say(f"[{name}] raw ceilings…")
-            if name == "sqlite":
-                database = ceilings.sqlite_ceiling(work / "raw-ceiling.sqlite3", args.ceiling_seconds)
-            else:
-                database = ceilings.postgres_ceiling(backend.gateway_url, args.ceiling_seconds)
-            disk = ceilings.disk_speed(work / "raw-disk", args.artifact_mb * 2**20)
+            database.append(database_ceiling(name, backend, work, args))
+            if disk is None:
+                disk = ceilings.disk_speed(work / "raw-disk", args.artifact_mb * 2**20)
             for server in pair:
                 assert server.memory is not None
                 server.memory.sample()
@@ -153,7 +146,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 "backend": name,
                 "scenarios": rows,
                 "official_client": official,
-                "ceilings": {"database": database, "disk": disk},
+                "ceilings": {"database": ceilings.highest(database), "disk": disk},
                 "rss_peak_mib": {
                     "mlflow": round(mlflow.memory.peak_bytes / 2**20, 1) if mlflow.memory else None,
                     "gateway": round(gateway.memory.peak_bytes / 2**20, 1) if gateway.memory else None,
@@ -169,6 +162,43 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 servers.stop(server)
             with contextlib.suppress(Exception):
                 servers.drop_backend(backend, args.postgres)
+
+
+def database_ceiling(name: str, backend: Any, work: Path, args: argparse.Namespace) -> dict[str, Any]:
+    from bench import ceilings
+
+    say(f"[{name}] raw insert ceiling…")
+    if name == "sqlite":
+        return ceilings.sqlite_ceiling(work / "raw-ceiling.sqlite3", args.ceiling_seconds)
+    return ceilings.postgres_ceiling(backend.gateway_url, args.ceiling_seconds)
+
+
+def artifact_rounds(
+    pair: Sequence[Any], fixtures: dict[str, Any], args: argparse.Namespace, raw_dir: Path
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``--artifact-repeats`` rounds, each the raw disk, then each server's upload and download of the
+    same payload, one transfer at a time; returns the disk's speed and the two rows over all rounds."""
+    from bench import ceilings, workloads
+    from bench.artifacts import Payload, raw_local
+
+    payload = Payload(args.artifact_mb * 2**20)
+    disk_rounds: list[tuple[float, float]] = []
+    rounds: dict[str, list[workloads.ArtifactRound]] = {server.name: [] for server in pair}
+    for index in range(args.artifact_repeats):
+        write, read = raw_local(payload, raw_dir)
+        disk_rounds.append((write.seconds, read.seconds))
+        for server in pair:
+            rounds[server.name].append(
+                run_async(workloads.artifact_round(server, fixtures[server.name], payload, index))
+            )
+    measured = {
+        server.name: workloads.artifact_measurements(server, rounds[server.name], payload.size) for server in pair
+    }
+    rows = [
+        _row(scenario, 1, {server: pair_[index] for server, pair_ in measured.items()})
+        for index, scenario in enumerate(("artifact_upload", "artifact_download"))
+    ]
+    return ceilings.disk_over_rounds(disk_rounds, payload.size), rows
 
 
 def _row(scenario: str, concurrency: int, measured: dict[str, Any]) -> dict[str, Any]:
@@ -250,7 +280,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--search-runs", type=int, default=10_000)
     parser.add_argument("--history-points", type=int, default=10_000)
     parser.add_argument("--artifact-mb", type=int, default=100)
-    parser.add_argument("--artifact-repeats", type=int, default=2)
+    parser.add_argument("--artifact-repeats", type=int, default=5)
     parser.add_argument("--client-calls", type=int, default=200)
     parser.add_argument("--ceiling-seconds", type=float, default=3.0)
     parser.add_argument("--scenarios", default="", help="only these (comma list; artifacts, official_client too)")

@@ -131,12 +131,14 @@ def backend_markdown(backend: dict[str, Any]) -> list[str]:
     ceilings, rss = backend["ceilings"], backend["rss_peak_mib"]
     db = ceilings["database"]
     disk = ceilings["disk"]
+    each = db.get("rows_per_s_each", [])
+    higher = f" (the higher of {' and '.join(f'{rate:,}' for rate in each)})" if len(each) > 1 else ""
     copy = f", binary COPY {db['copy_rows_per_s']:,} rows/s" if "copy_rows_per_s" in db else ""
     lines += [
         "",
-        f"Raw ceilings: {name} inserts {db['rows_per_s']:,} rows/s{copy} (1000-row transactions, driver only); "
+        f"Raw ceilings: {name} inserts {db['rows_per_s']:,} rows/s{higher}{copy} (1000-row transactions, driver only); "
         f"disk {disk['write_mib_per_s']:,.0f} MiB/s write (fsynced), {disk['read_mib_per_s']:,.0f} MiB/s read "
-        f"({disk['bytes'] // 2**20} MiB). Peak RSS of the process tree: MLflow {rss['mlflow']:,.0f} MiB "
+        f"({disk['bytes'] // 2**20} MiB{_rounds(disk)}). Peak RSS of the process tree: MLflow {rss['mlflow']:,.0f} MiB "
         f"({rss['mlflow_processes']} processes), gateway {rss['gateway']:,.0f} MiB "
         f"({rss['gateway_processes']} processes).",
         "",
@@ -165,3 +167,8 @@ def to_markdown(result: dict[str, Any]) -> str:
     for backend in result["backends"]:
         lines += backend_markdown(backend)
     return "\n".join(lines)
+
+
+def _rounds(disk: dict[str, Any]) -> str:
+    rounds = disk.get("rounds", 1)
+    return f", all the bytes over all the time of {rounds} rounds" if rounds > 1 else ""

@@ -347,36 +347,36 @@ async def first_search_page(server: Server, fx: Fixtures) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ artifacts
-async def artifact_transfers(
-    server: Server, fx: Fixtures, *, size_bytes: int, repeats: int
-) -> tuple[Measurement, Measurement]:
-    """Upload then download one ``size_bytes`` file ``repeats`` times, one transfer at a time (MiB/s)."""
-    from bench.artifacts import MIB, Payload
+@dataclass
+class ArtifactRound:
+    """One upload then one download of the same file through one server (milliseconds each)."""
 
-    payload = Payload(size_bytes)
-    run_id = fx.worker_runs[0]
-    up: list[float] = []
-    down: list[float] = []
-    errors: list[str] = []
+    upload_ms: float | None = None
+    download_ms: float | None = None
+    error: str | None = None
+
+
+async def artifact_round(server: Server, fx: Fixtures, payload: Any, index: int) -> ArtifactRound:
+    """Upload ``payload`` as ``big-<index>.bin`` into a run of ``fx``, then download it from the disk."""
+    path = f"api/2.0/mlflow-artifacts/artifacts/{fx.experiment}/{fx.worker_runs[0]}/artifacts/big-{index}.bin"
     async with Client(server, 1) as client:
-        experiment = fx.experiment
-        for i in range(repeats):
-            path = f"api/2.0/mlflow-artifacts/artifacts/{experiment}/{run_id}/artifacts/big-{i}.bin"
+        status, upload_s, text = await upload(client, server, path, payload)
+        if status != 200:
+            return ArtifactRound(error=f"upload: {status} {text[:200]}")
+        drop_stored_files(server.artifacts)
+        received, status, download_s = await download(client, server, path)
+        if status != 200 or received != payload.size:
+            return ArtifactRound(upload_s * 1000, error=f"download: {status}, {received} of {payload.size} bytes")
+    return ArtifactRound(upload_s * 1000, download_s * 1000)
 
-            started = time.perf_counter()
-            status, text = await upload(client, server, path, payload)
-            if status != 200:
-                errors.append(f"upload: {status} {text[:200]}")
-                continue
-            up.append((time.perf_counter() - started) * 1000)
-            drop_stored_files(server.artifacts)
-            started = time.perf_counter()
-            received, status = await download(client, server, path)
-            if status != 200 or received != size_bytes:
-                errors.append(f"download: {status}, {received} of {size_bytes} bytes")
-                continue
-            down.append((time.perf_counter() - started) * 1000)
-    mib = size_bytes / MIB
+
+def artifact_measurements(
+    server: Server, rounds: list[ArtifactRound], size_bytes: int
+) -> tuple[Measurement, Measurement]:
+    """A server's rounds as its ``artifact_upload`` and ``artifact_download`` rows: MiB/s over all rounds."""
+    from bench.artifacts import MIB
+
+    errors = [r.error for r in rounds if r.error]
 
     def measurement(name: str, latencies: list[float]) -> Measurement:
         return Measurement(
@@ -387,16 +387,31 @@ async def artifact_transfers(
             len(errors),
             sum(latencies) / 1000,
             latencies,
-            mib,
+            size_bytes / MIB,
             "MiB",
             errors[0] if errors else None,
         )
 
-    return measurement("artifact_upload", up), measurement("artifact_download", down)
+    uploads = [r.upload_ms for r in rounds if r.upload_ms is not None]
+    downloads = [r.download_ms for r in rounds if r.download_ms is not None]
+    return measurement("artifact_upload", uploads), measurement("artifact_download", downloads)
 
 
-async def upload(client: Client, server: Server, path: str, payload: Any) -> tuple[int, str]:
-    """One streamed PUT: by curl from a page-cached file when there is curl (as downloads), else aiohttp."""
+CURL_TIMED = "%{http_code} %{time_total} %{size_download}"
+"""What curl prints after a transfer. The time is curl's own, from the start of the request to its last
+byte: curl's process start-up (~9 ms here, a tenth of a 100 MiB transfer) is not the server's, and the
+raw disk measure it is compared with has none."""
+
+
+def _curl_timed(out: bytes) -> tuple[int, float, int]:
+    """``(status, seconds, bytes received)`` from ``CURL_TIMED``'s output (zeros when curl printed nothing)."""
+    status, seconds, size = [*out.decode().split(), "0", "0", "0"][:3]
+    return int(status), float(seconds), int(size)
+
+
+async def upload(client: Client, server: Server, path: str, payload: Any) -> tuple[int, float, str]:
+    """One streamed PUT: ``(status, seconds, body)``. By curl from a page-cached file when there is curl
+    (as downloads), else aiohttp."""
     if shutil.which("curl"):
         source = server.artifacts.parent / f"upload-{server.name}.bin"
         if not source.exists() or source.stat().st_size != payload.size:
@@ -406,19 +421,22 @@ async def upload(client: Client, server: Server, path: str, payload: Any) -> tup
         headers = [item for name, value in server.headers.items() for item in ("--header", f"{name}: {value}")]
         process = await asyncio.create_subprocess_exec(
             "curl", "--silent", "--upload-file", str(source), "--header", "Content-Type: application/octet-stream",
-            "--output", "/dev/null", "--write-out", "%{http_code}", *headers, f"{server.tracking_uri}/{path}",
+            "--output", "/dev/null", "--write-out", CURL_TIMED, *headers, f"{server.tracking_uri}/{path}",
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        out, _ = await process.communicate()
-        return int(out.decode() or 0), out.decode()
+        printed, _ = await process.communicate()
+        status, seconds, _ = _curl_timed(printed)
+        return status, seconds, printed.decode()
 
     async def body() -> Any:
         for chunk in payload.chunks():
             yield chunk
 
-    headers = {"Content-Type": "application/octet-stream", "Content-Length": str(payload.size)}
-    async with client.session.put(client.base + path, data=body(), headers=headers) as response:
-        return response.status, await response.text()
+    put_headers = {"Content-Type": "application/octet-stream", "Content-Length": str(payload.size)}
+    started = time.perf_counter()
+    async with client.session.put(client.base + path, data=body(), headers=put_headers) as response:
+        text = await response.text()
+    return response.status, time.perf_counter() - started, text
 
 
 def drop_stored_files(directory: Path) -> None:
@@ -430,20 +448,22 @@ def drop_stored_files(directory: Path) -> None:
             drop_from_page_cache(path)
 
 
-async def download(client: Client, server: Server, path: str) -> tuple[int, int]:
-    """``(bytes, status)`` of one GET, read by curl into /dev/null when there is curl (faster than Python)."""
+async def download(client: Client, server: Server, path: str) -> tuple[int, int, float]:
+    """``(bytes, status, seconds)`` of one GET, read by curl into /dev/null when there is curl (faster
+    than Python)."""
     url = f"{server.tracking_uri}/{path}"
     if shutil.which("curl"):
         headers = [item for name, value in server.headers.items() for item in ("--header", f"{name}: {value}")]
         process = await asyncio.create_subprocess_exec(
-            "curl", "--silent", "--output", "/dev/null", "--write-out", "%{http_code} %{size_download}", *headers, url,
+            "curl", "--silent", "--output", "/dev/null", "--write-out", CURL_TIMED, *headers, url,
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, _ = await process.communicate()
-        status, _, size = out.decode().partition(" ")
-        return int(size or 0), int(status or 0)
+        status, seconds, size = _curl_timed(out)
+        return size, status, seconds
     received = 0
+    started = time.perf_counter()
     async with client.session.get(client.base + path) as response:
         async for chunk in response.content.iter_any():
             received += len(chunk)
-    return received, response.status
+    return received, response.status, time.perf_counter() - started
