@@ -19,7 +19,6 @@ multipart upload counts as an object written but its bytes are not seen.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import hashlib
 import hmac
@@ -38,10 +37,6 @@ T = TypeVar("T")
 DOWNLOAD_CHUNK = 1024 * 1024
 """Bigger chunks did not download faster, but glibc keeps freed multi-MiB buffers in the heap: with
 4 MiB a worker stayed 8-16 MB larger after a few 100 MiB downloads, with 1 MiB it stays flat."""
-READ_AHEAD_CHUNKS = 3
-"""Chunks a download reads ahead of the one being sent, one after another: with one, the disk waited
-for each send and the socket for each read (cold 100 MiB downloads: 1.2-1.3 GB/s; with three 1.5-1.7,
-against a raw read of 2.0-2.1 in the same rounds). A download holds at most this many chunks plus one."""
 CONCURRENT_UPLOADS = 64
 CONCURRENT_STORE_CALLS = 64
 
@@ -75,34 +70,26 @@ class Download:
         self.size = reader.size
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        # The next chunks are read in a worker thread, one after another, while this one is being sent,
-        # so the store and the socket work at the same time instead of taking turns.
-        ahead: collections.deque[asyncio.Task[bytes]] = collections.deque()
-        for _ in range(READ_AHEAD_CHUNKS):
-            ahead.append(self._read_after(ahead[-1] if ahead else None))
+        # The next chunk is read in a worker thread while this one is being sent, so the store and
+        # the socket work at the same time instead of taking turns; a download holds two chunks at most.
+        ahead: asyncio.Task[bytes] | None = self._read_ahead()
         try:
-            while ahead:
-                chunk = await ahead.popleft()
+            while ahead is not None:
+                chunk = await ahead
+                ahead = None
                 if not chunk:
                     break
-                ahead.append(self._read_after(ahead[-1] if ahead else None))
+                ahead = self._read_ahead()
                 self._store.observer.bytes_out(self._store.kind, len(chunk))
                 yield chunk
         finally:
-            for read in ahead:  # the client went away: the reads in flight must end before the close
+            if ahead is not None:  # the client went away: the read in flight must end before the close
                 with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                    await read
+                    await ahead
             await self.aclose()
 
-    def _read_after(self, previous: asyncio.Task[bytes] | None) -> asyncio.Task[bytes]:
-        """The next chunk, read once ``previous`` has been (reads share the object's position)."""
-
-        async def read() -> bytes:
-            if previous is not None and not await previous:
-                return b""
-            return await self._store._call(self._reader.read, DOWNLOAD_CHUNK)
-
-        return asyncio.ensure_future(read())
+    def _read_ahead(self) -> asyncio.Task[bytes]:
+        return asyncio.ensure_future(self._store._call(self._reader.read, DOWNLOAD_CHUNK))
 
     async def aclose(self) -> None:
         if not self._closed:
