@@ -98,7 +98,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 say(f"[{name}] WARNING: the first search pages differ ({len(pages[0])} vs {len(pages[1])} runs)")
 
             rows = []
-            database = []
+            database: list[dict[str, Any]] = []
             for scenario in workloads.SCENARIOS:
                 if args.scenarios and scenario.name not in args.scenarios:
                     continue

@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from bench.artifacts import CURL_TIMED, curl_timed
 from bench.servers import Server
 
 API = "api/2.0/mlflow"
@@ -397,18 +398,6 @@ def artifact_measurements(
     return measurement("artifact_upload", uploads), measurement("artifact_download", downloads)
 
 
-CURL_TIMED = "%{http_code} %{time_total} %{size_download}"
-"""What curl prints after a transfer. The time is curl's own, from the start of the request to its last
-byte: curl's process start-up (~9 ms here, a tenth of a 100 MiB transfer) is not the server's, and the
-raw disk measure it is compared with has none."""
-
-
-def _curl_timed(out: bytes) -> tuple[int, float, int]:
-    """``(status, seconds, bytes received)`` from ``CURL_TIMED``'s output (zeros when curl printed nothing)."""
-    status, seconds, size = [*out.decode().split(), "0", "0", "0"][:3]
-    return int(status), float(seconds), int(size)
-
-
 async def upload(client: Client, server: Server, path: str, payload: Any) -> tuple[int, float, str]:
     """One streamed PUT: ``(status, seconds, body)``. By curl from a page-cached file when there is curl
     (as downloads), else aiohttp."""
@@ -425,7 +414,7 @@ async def upload(client: Client, server: Server, path: str, payload: Any) -> tup
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         printed, _ = await process.communicate()
-        status, seconds, _ = _curl_timed(printed)
+        status, seconds, _ = curl_timed(printed)
         return status, seconds, printed.decode()
 
     async def body() -> Any:
@@ -459,7 +448,7 @@ async def download(client: Client, server: Server, path: str) -> tuple[int, int,
             stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, _ = await process.communicate()
-        status, seconds, size = _curl_timed(out)
+        status, seconds, size = curl_timed(out)
         return size, status, seconds
     received = 0
     started = time.perf_counter()
