@@ -181,6 +181,7 @@ def serve(argv: list[str]) -> int:
 
 def _server(settings: Settings, *, parent_pid: int | None) -> GatewayServer:
     from gateway.logging import configure_logging
+    from gateway.zero_copy import ZeroCopyHttpToolsProtocol
 
     configure_logging(settings.log_format, settings.log_level)
     config = uvicorn.Config(
@@ -189,7 +190,7 @@ def _server(settings: Settings, *, parent_pid: int | None) -> GatewayServer:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=ZeroCopyHttpToolsProtocol,  # httptools, plus zero-copy artifact downloads (gateway.zero_copy)
         ws="none",  # no WebSocket routes: "auto" would import a WebSocket library (2.5 MB) into each worker
         log_config=None,
         access_log=False,

@@ -33,6 +33,10 @@ from gateway.errors import (
 
 log = logging.getLogger("gateway.errors")
 T = TypeVar("T")
+
+ZERO_COPY_SEND = "http.response.zerocopysend"
+"""ASGI's zero-copy send extension: a server that offers it lists it in ``scope["extensions"]``
+(``gateway.zero_copy``), and a response may then send a file's bytes as one message."""
 Dialect = Literal["mlflow", "gitlab"]
 
 

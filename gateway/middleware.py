@@ -21,7 +21,7 @@ from urllib.parse import quote, unquote
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import PayloadTooLarge
-from gateway.http import error_response, route_template
+from gateway.http import ZERO_COPY_SEND, error_response, route_template
 from gateway.metrics import Metrics
 
 access_log = logging.getLogger("gateway.access")
@@ -61,6 +61,8 @@ class AccessLog:
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
                 bytes_out += len(message.get("body", b""))
+            elif message["type"] == ZERO_COPY_SEND:
+                bytes_out += message.get("count") or 0
             await send(message)
 
         try:

@@ -270,6 +270,10 @@ class _RecordingReader:
     def size(self) -> int:
         return 9
 
+    @property
+    def file(self) -> None:
+        return None
+
     def read(self, size: int, /) -> bytes:
         self.events.append("read")
         time.sleep(0.01)

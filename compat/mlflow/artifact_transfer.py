@@ -11,11 +11,11 @@ from __future__ import annotations
 import mimetypes
 import re
 
-from starlette.background import BackgroundTask
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from gateway.artifacts import ArtifactStore, ObjectKey, RelativePath
+from gateway.artifacts.response import DownloadResponse
 from gateway.artifacts.streams import too_large
 from gateway.errors import ArtifactDirectoriesNotSupported, InvalidParameter
 from gateway.settings import Settings
@@ -81,7 +81,4 @@ async def send_object(request: Request, store: ArtifactStore, key: ObjectKey, na
     if request.method == "HEAD":
         await download.aclose()
         return Response(None, media_type=media_type, headers=headers)
-    # The iterator closes the object when it ends; the background task covers a response that never starts.
-    return StreamingResponse(
-        download, media_type=media_type, headers=headers, background=BackgroundTask(download.aclose)
-    )
+    return DownloadResponse(download, media_type)

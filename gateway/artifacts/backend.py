@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from gateway.artifacts.keys import ObjectKey
 from gateway.errors import NotImplementedByStore
@@ -38,6 +38,11 @@ class ObjectReader(Protocol):
     def read(self, size: int, /) -> bytes: ...
 
     def close(self) -> None: ...
+
+    @property
+    def file(self) -> BinaryIO | None:
+        """The open local file behind the object, for a zero-copy send; ``None`` when there is none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

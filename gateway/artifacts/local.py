@@ -135,6 +135,10 @@ class _FileReader:
     def size(self) -> int | None:
         return self._size
 
+    @property
+    def file(self) -> BinaryIO:
+        return self._handle
+
     def read(self, size: int, /) -> bytes:
         return self._handle.read(size)
 

@@ -175,6 +175,10 @@ class _ObjectReader:
     def size(self) -> int | None:
         return self._size
 
+    @property
+    def file(self) -> None:
+        return None
+
     def read(self, size: int, /) -> bytes:
         data: bytes = self._response.read(size)
         return data

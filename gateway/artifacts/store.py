@@ -23,7 +23,7 @@ import contextlib
 import hashlib
 import hmac
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
-from typing import Protocol, TypeVar
+from typing import BinaryIO, Protocol, TypeVar
 
 import anyio
 import anyio.to_thread
@@ -68,6 +68,15 @@ class Download:
         self._reader = reader
         self._closed = False
         self.size = reader.size
+
+    @property
+    def file(self) -> BinaryIO | None:
+        """The open local file, for a zero-copy send (``gateway.artifacts.response``); ``None`` for S3."""
+        return self._reader.file
+
+    def sent_without_copy(self, count: int) -> None:
+        """``count`` bytes left by a zero-copy send, which bypasses the iterator that counts them."""
+        self._store.observer.bytes_out(self._store.kind, count)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         # The next chunk is read in a worker thread while this one is being sent, so the store and

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from gateway.app import create_app
 from gateway.db import Database
 from gateway.settings import Settings
+from gateway.zero_copy import ZeroCopyHttpToolsProtocol
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,9 @@ def start_live_server(
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     app = app or create_app(settings, database=database)
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", loop="asyncio")
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", loop="asyncio", http=ZeroCopyHttpToolsProtocol
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
