@@ -2,7 +2,8 @@
 
 A small app sends a file with the extension's message; the tests check the bytes, the framing, the
 keep-alive connection after it, and what happens when the file or the client misbehaves: nothing is
-left behind (the sender's duplicated descriptors are closed) and the server goes on serving.
+left behind (the sender's duplicated descriptors are closed) and the server goes on serving. Last, the
+gateway itself: a local artifact goes out by ``sendfile``, an S3 object is streamed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from starlette.types import Receive, Scope, Send
 from gateway import zero_copy
 from gateway.http import ZERO_COPY_SEND
 from gateway.settings import Settings
+from tenants.roles import Role
+from tests.support.artifact_http import ArtifactHttp
+from tests.support.artifact_servers import ServerFarm
 from tests.support.live_server import LiveServer, start_live_server
+from tests.support.world import World
 
 MiB = 1024 * 1024
 
@@ -215,3 +220,18 @@ def test_a_stalled_client_is_dropped(
     assert unsent_after_each_send[0] > 0
     assert 0 < received < size
     assert settle(lambda: open_descriptors() <= before)
+
+
+@pytest.mark.parametrize(("store", "by_sendfile"), [("local", True), ("s3", False)])
+def test_the_gateway_sends_local_artifacts_by_sendfile_and_streams_s3_objects(
+    servers: ServerFarm, world: World, sendfile_calls: list[int], store: str, by_sendfile: bool
+) -> None:
+    project = world.project()
+    http = ArtifactHttp(servers.get(store), project.id, world.member_token(project, Role.DEVELOPER))
+    root = http.new_run()
+    content = os.urandom(3 * MiB + 11)
+    assert http.put(f"{root}/weights.bin", content).status_code == 200
+    response = http.get(f"{root}/weights.bin")
+    assert (response.status_code, response.headers["content-length"]) == (200, str(len(content)))
+    assert response.content == content
+    assert sendfile_calls == ([len(content)] if by_sendfile else [])
