@@ -105,8 +105,9 @@ class _ZeroCopySend:
         if sender.short:
             cycle.transport.abort()
             raise RuntimeError("Response content shorter than Content-Length: the file shrank while it was sent.")
-        if sender.remaining:
+        if sender.remaining:  # gone or stalled: the response cannot be completed
             cycle.transport.abort()
+            cycle.disconnected = True  # as uvicorn's connection_lost will say, before the app returns
             return False
         cycle.expected_content_length -= count
         return True
