@@ -20,6 +20,7 @@ from tenants.roles import Role
 from tests.support.artifact_http import ArtifactHttp
 from tests.support.artifact_servers import S3_BUCKET, S3_PREFIX, ServerFarm
 from tests.support.live_server import LiveServer
+from tests.support.waiting import eventually
 from tests.support.world import World
 
 MiB = 1024 * 1024
@@ -40,15 +41,6 @@ def send_then_hang_up(server: LiveServer, target: str, token: str, *, declared: 
             connection.sendall(block)
 
 
-def wait_for(condition: object, seconds: float = 15) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if callable(condition) and condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_an_interrupted_upload_leaves_nothing_behind(
     servers: ServerFarm, store_kind: str, world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -65,7 +57,7 @@ def test_an_interrupted_upload_leaves_nothing_behind(
         def the_request_ended() -> list[logging.LogRecord]:
             return [r for r in caplog.records if r.name == "gateway.access" and r.method == "PUT"]  # type: ignore[attr-defined]
 
-        assert wait_for(the_request_ended), "the gateway never finished the interrupted request"
+        assert eventually(the_request_ended), "the gateway never finished the interrupted request"
         [logged] = the_request_ended()
         assert logged.bytes_in >= 8 * MiB and logged.status == 400  # type: ignore[attr-defined]
         if store_kind == "s3":
@@ -75,11 +67,11 @@ def test_an_interrupted_upload_leaves_nothing_behind(
                 pending = servers.s3.client()._list_multipart_uploads(S3_BUCKET, prefix=prefix)
                 return not pending.uploads
 
-            assert wait_for(no_pending_upload), "the multipart upload was not aborted"
+            assert eventually(no_pending_upload), "the multipart upload was not aborted"
             assert servers.s3.object_names(f"projects/{project.id}/") == []
         else:
             staging = Path(server.settings.data_dir) / "artifacts" / ".staging"
-            assert wait_for(lambda: not any(staging.iterdir())), "a staging file was left behind"
+            assert eventually(lambda: not any(staging.iterdir())), "a staging file was left behind"
         assert client.get(f"{root}/weights.bin").status_code == 404
         assert client.list(root).json() == {}
     assert not [r for r in caplog.records if r.name == "gateway.errors"], "a hang-up is not a server error"

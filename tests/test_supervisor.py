@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from gateway.db import Database
 from gateway.settings import Settings
 from gateway.supervisor import STARTUP_FAILURE
 from tests.support.gateway_process import ROOT, GatewayProcess, free_port, gateway_environment, start_gateway
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 WAIT_S = 60.0
@@ -60,10 +60,7 @@ def children(pid: int) -> set[int]:
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting until {what}"
-        time.sleep(0.05)
+    assert eventually(condition, WAIT_S), f"timed out waiting until {what}"
 
 
 def ready(base_url: str) -> bool:

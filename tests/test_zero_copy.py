@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -30,6 +30,7 @@ from tenants.roles import Role
 from tests.support.artifact_http import ArtifactHttp
 from tests.support.artifact_servers import ServerFarm
 from tests.support.live_server import LiveServer, start_live_server
+from tests.support.waiting import eventually
 from tests.support.world import World
 
 MiB = 1024 * 1024
@@ -83,45 +84,31 @@ def server(settings: Settings, endpoint: FileEndpoint) -> Iterator[LiveServer]:
         yield live
 
 
-@pytest.fixture
-def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The byte counts of the sends that went through ``os.sendfile`` (the server runs in this process)."""
-    calls: list[int] = []
-    run = zero_copy._FileSender.run
-
-    def counted(sender: zero_copy._FileSender) -> None:
-        calls.append(sender.remaining)
-        run(sender)
-
-    monkeypatch.setattr(zero_copy._FileSender, "run", counted)
-    return calls
+@dataclass
+class RecordedSend:
+    count: int
+    unsent: int | None = None
+    """What the send left unsent when its thread ended; ``None`` while it runs."""
 
 
 @pytest.fixture
-def unsent_after_each_send(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """What each ``os.sendfile`` send left unsent when its thread ended."""
-    unsent: list[int] = []
+def sends(monkeypatch: pytest.MonkeyPatch) -> list[RecordedSend]:
+    """The sends that went through ``os.sendfile`` (the server runs in this process)."""
+    recorded: list[RecordedSend] = []
     run = zero_copy._FileSender.run
 
-    def recorded(sender: zero_copy._FileSender) -> None:
+    def recording(sender: zero_copy._FileSender) -> None:
+        send = RecordedSend(sender.remaining)
+        recorded.append(send)
         run(sender)
-        unsent.append(sender.remaining)
+        send.unsent = sender.remaining
 
-    monkeypatch.setattr(zero_copy._FileSender, "run", recorded)
-    return unsent
+    monkeypatch.setattr(zero_copy._FileSender, "run", recording)
+    return recorded
 
 
 def open_descriptors() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-def settle(condition: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def raw_request(server: LiveServer, target: str, *, receive_buffer: int) -> socket.socket:
@@ -150,7 +137,7 @@ def test_plain_tcp_requests_are_offered_zero_copy_send(server: LiveServer) -> No
 
 
 def test_a_whole_file_goes_out_by_sendfile_and_the_connection_serves_the_next_request(
-    server: LiveServer, payload: Path, sendfile_calls: list[int]
+    server: LiveServer, payload: Path, sends: list[RecordedSend]
 ) -> None:
     size = payload.stat().st_size
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
@@ -159,13 +146,13 @@ def test_a_whole_file_goes_out_by_sendfile_and_the_connection_serves_the_next_re
     expected = payload.read_bytes()
     assert (first.status_code, first.headers["content-length"]) == (200, str(size))
     assert first.content == expected and second.content == expected
-    assert sendfile_calls == [size, size]
+    assert [send.count for send in sends] == [size, size]
 
 
-def test_offset_and_count_send_a_slice(server: LiveServer, payload: Path, sendfile_calls: list[int]) -> None:
+def test_offset_and_count_send_a_slice(server: LiveServer, payload: Path, sends: list[RecordedSend]) -> None:
     response = httpx.get(f"{server.base_url}/file", params={"offset": 3 * MiB + 5, "count": 1000, "declared": 1000})
     assert response.content == payload.read_bytes()[3 * MiB + 5 : 3 * MiB + 1005]
-    assert sendfile_calls == [1000]
+    assert [send.count for send in sends] == [1000]
 
 
 def test_without_an_offset_the_send_starts_at_the_file_position_and_moves_it(
@@ -177,12 +164,12 @@ def test_without_an_offset_the_send_starts_at_the_file_position_and_moves_it(
 
 
 def test_a_chunked_response_is_copied_through_uvicorns_framing(
-    server: LiveServer, payload: Path, sendfile_calls: list[int]
+    server: LiveServer, payload: Path, sends: list[RecordedSend]
 ) -> None:
     response = httpx.get(f"{server.base_url}/file", params={"count": 3 * MiB + 7})
     assert response.headers["transfer-encoding"] == "chunked"
     assert response.content == payload.read_bytes()[: 3 * MiB + 7]
-    assert sendfile_calls == []
+    assert sends == []
 
 
 def test_a_file_shorter_than_announced_breaks_the_connection_and_the_server_goes_on(
@@ -201,30 +188,31 @@ def test_a_client_that_hangs_up_mid_download_leaves_no_descriptor_behind(server:
     connection = raw_request(server, f"/file?declared={size}", receive_buffer=64 * 1024)
     assert connection.recv(64 * 1024)
     connection.close()
-    assert settle(lambda: open_descriptors() <= before), "the sender kept its duplicated descriptors"
+    assert eventually(lambda: open_descriptors() <= before, 10), "the sender kept its duplicated descriptors"
     assert httpx.get(f"{server.base_url}/extensions").status_code == 200
 
 
 def test_a_stalled_client_is_dropped(
-    server: LiveServer, payload: Path, monkeypatch: pytest.MonkeyPatch, unsent_after_each_send: list[int]
+    server: LiveServer, payload: Path, monkeypatch: pytest.MonkeyPatch, sends: list[RecordedSend]
 ) -> None:
     monkeypatch.setattr(zero_copy, "STALLED_SEND_S", 0.5)
     size = payload.stat().st_size
     before = open_descriptors()
     connection = raw_request(server, f"/file?declared={size}", receive_buffer=64 * 1024)
     try:
-        assert settle(lambda: len(unsent_after_each_send) == 1), "the stalled send was not given up"
+        ended = eventually(lambda: [send.unsent is not None for send in sends] == [True], 10)
+        assert ended, "the stalled send was not given up"
         received = read_until_closed(connection)  # the headers and what was in flight, then the end
     finally:
         connection.close()
-    assert unsent_after_each_send[0] > 0
+    assert sends[0].unsent is not None and sends[0].unsent > 0
     assert 0 < received < size
-    assert settle(lambda: open_descriptors() <= before)
+    assert eventually(lambda: open_descriptors() <= before, 10)
 
 
 @pytest.mark.parametrize(("store", "by_sendfile"), [("local", True), ("s3", False)])
 def test_the_gateway_sends_local_artifacts_by_sendfile_and_streams_s3_objects(
-    servers: ServerFarm, world: World, sendfile_calls: list[int], store: str, by_sendfile: bool
+    servers: ServerFarm, world: World, sends: list[RecordedSend], store: str, by_sendfile: bool
 ) -> None:
     project = world.project()
     http = ArtifactHttp(servers.get(store), project.id, world.member_token(project, Role.DEVELOPER))
@@ -234,4 +222,4 @@ def test_the_gateway_sends_local_artifacts_by_sendfile_and_streams_s3_objects(
     response = http.get(f"{root}/weights.bin")
     assert (response.status_code, response.headers["content-length"]) == (200, str(len(content)))
     assert response.content == content
-    assert sendfile_calls == ([len(content)] if by_sendfile else [])
+    assert [send.count for send in sends] == ([len(content)] if by_sendfile else [])
