@@ -15,7 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from gateway.artifacts import ArtifactStore, ObjectKey, RelativePath
-from gateway.artifacts.response import DownloadResponse
+from gateway.artifacts.response import DownloadResponse, length_headers
 from gateway.artifacts.streams import too_large
 from gateway.errors import ArtifactDirectoriesNotSupported, InvalidParameter
 from gateway.settings import Settings
@@ -76,9 +76,8 @@ async def receive_body(request: Request, store: ArtifactStore, key: ObjectKey, p
 async def send_object(request: Request, store: ArtifactStore, key: ObjectKey, name: str) -> Response:
     """Stream ``key`` back (``NotFound`` before the first byte when it does not exist); HEAD reads no bytes."""
     download = await store.get(key)
-    headers = {} if download.size is None else {"Content-Length": str(download.size)}
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if request.method == "HEAD":
         await download.aclose()
-        return Response(None, media_type=media_type, headers=headers)
+        return Response(None, media_type=media_type, headers=length_headers(download))
     return DownloadResponse(download, media_type)

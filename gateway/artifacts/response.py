@@ -17,9 +17,14 @@ from gateway.artifacts.store import Download
 from gateway.http import ZERO_COPY_SEND
 
 
+def length_headers(download: Download) -> dict[str, str]:
+    """``Content-Length`` when the object's size is known (an S3 object may not say)."""
+    return {} if download.size is None else {"Content-Length": str(download.size)}
+
+
 class DownloadResponse(StreamingResponse):
     def __init__(self, download: Download, media_type: str) -> None:
-        headers = {} if download.size is None else {"Content-Length": str(download.size)}
+        headers = length_headers(download)
         super().__init__(download, media_type=media_type, headers=headers, background=BackgroundTask(download.aclose))
         self._download = download
         self._zero_copy = False
