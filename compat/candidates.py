@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from compat import ci_jobs, repository
 from compat.experiments import now_ms
 from compat.logged_models.links import RunModels, models_of_runs
-from compat.metrics import MetricPoint, log_points
+from compat.metrics import MetricBatch, MetricPoint, log_points
 from compat.names import random_run_name
 from compat.registry.tables import ModelVersion
 from compat.run_inputs import inputs_of
@@ -242,7 +242,7 @@ def log_batch(
     session: Session,
     candidate: Candidate,
     *,
-    metrics: Sequence[MetricPoint] = (),
+    metrics: MetricBatch | Sequence[MetricPoint] = (),
     params: Sequence[tuple[str, str]] = (),
     tags: Sequence[tuple[str, str]] = (),
     ci: CiJob | None = None,

@@ -45,10 +45,39 @@ class MetricPoint(NamedTuple):
         return (self.step, self.timestamp, -math.inf if math.isnan(self.value) else self.value)
 
 
-def _row(candidate_id: int, point: MetricPoint) -> tuple[object, ...]:
-    """A metric row in ``_COLUMNS`` order; a NaN is stored as ``0.0`` with ``is_nan`` set."""
+Fields = tuple[str, float, bool, int, int]
+"""A point as the columns after ``candidate_id`` in ``_COLUMNS``: key, value, is_nan, timestamp, step."""
+
+
+def _fields(point: MetricPoint) -> Fields:
+    """A NaN is stored as ``0.0`` with ``is_nan`` set."""
     nan = math.isnan(point.value)
-    return (candidate_id, point.key, 0.0 if nan else point.value, nan, point.timestamp, point.step)
+    return (point.key, 0.0 if nan else point.value, nan, point.timestamp, point.step)
+
+
+class MetricBatch:
+    """Points laid out as the rows they become, all but the run's id, and reduced to the latest point
+    per key for the latest-value upsert.
+
+    ``runs/log-batch`` builds it while it checks the request, before its first statement: on SQLite a
+    write transaction holds the database's one write lock from that statement to its commit, and every
+    other writer waits for it. Laid out before, a 1000-metric batch held the lock about 0.5 ms less
+    and ``bench.profile log_batch`` at 16 clients went from ~73k to ~81k rows/s (three runs each).
+    """
+
+    __slots__ = ("history", "latest")
+
+    def __init__(self, points: Sequence[MetricPoint] = ()) -> None:
+        self.history = [_fields(point) for point in points]
+        newest: dict[str, tuple[tuple[int, int, float], Fields]] = {}
+        for point, fields in zip(points, self.history, strict=True):
+            order, current = point.order, newest.get(point.key)
+            if current is None or order > current[0]:
+                newest[point.key] = (order, fields)
+        self.latest = [fields for _, fields in newest.values()]
+
+    def __len__(self) -> int:
+        return len(self.history)
 
 
 _COLUMNS = ["candidate_id", "key", "value", "is_nan", "timestamp", "step"]
@@ -59,22 +88,18 @@ COPY_FROM_ROWS = 20
 (measured with psycopg alone, 1 to 100 rows per transaction) the INSERT is the quicker."""
 
 
-def log_points(session: Session, candidate_id: int, points: Sequence[MetricPoint]) -> None:
-    if not points:
+def log_points(session: Session, candidate_id: int, metrics: MetricBatch | Sequence[MetricPoint]) -> None:
+    batch = metrics if isinstance(metrics, MetricBatch) else MetricBatch(metrics)
+    if not batch.history:
         return
     connection = session.connection()
-    history = [_row(candidate_id, point) for point in points]
+    history = [(candidate_id, *fields) for fields in batch.history]
     if len(history) >= COPY_FROM_ROWS and connection.dialect.name == "postgresql":
         copy_rows(session, _HISTORY, _COLUMNS, _POSTGRESQL_TYPES, history)
     else:
         connection.exec_driver_sql(_insert_history(connection.dialect), history)
-    latest: dict[str, MetricPoint] = {}
-    for point in points:
-        current = latest.get(point.key)
-        if current is None or point.order > current.order:
-            latest[point.key] = point
-    rows = [dict(zip(_COLUMNS, _row(candidate_id, point), strict=True)) for point in latest.values()]
-    session.execute(_UPSERT_LATEST(session), rows)
+    latest = [dict(zip(_COLUMNS, (candidate_id, *fields), strict=True)) for fields in batch.latest]
+    session.execute(_UPSERT_LATEST(session), latest)
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from compat import candidates as service
 from compat import experiments, run_inputs
 from compat.logged_models import runs as logged_model_runs
-from compat.metrics import MetricPoint
+from compat.metrics import MetricBatch, MetricPoint
 from compat.mlflow import params as p
 from compat.mlflow import presenters
 from compat.mlflow.endpoint import Endpoint, Params, listed, one
@@ -152,14 +152,15 @@ def log_batch(session: Session, project: ProjectContext, params: Params) -> dict
             linked.append(model_metric)
     pairs = [_pair(item, "params", "param", p.MAX_PARAM_VALUE_LENGTH) for item in params_in]
     tags = [_pair(item, "tags", "tag", p.MAX_TAG_VALUE_LENGTH) for item in tags_in]
+    batch = None if linked else MetricBatch(points)  # laid out before the first statement (see MetricBatch)
     candidate = _candidate(session, project, params)
     ci = project.principal.ci
-    if linked:  # MLflow 3: metrics of a logged model (``model_id``) go to the model too
+    if batch is None:  # MLflow 3: metrics of a logged model (``model_id``) go to the model too
         logged_model_runs.log_batch_with_models(
             session, candidate, metrics=points, model_metrics=linked, params=pairs, tags=tags, ci=ci
         )
     else:
-        service.log_batch(session, candidate, metrics=points, params=pairs, tags=tags, ci=ci)
+        service.log_batch(session, candidate, metrics=batch, params=pairs, tags=tags, ci=ci)
     return {}
 
 
