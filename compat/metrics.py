@@ -40,19 +40,18 @@ class MetricPoint(NamedTuple):
     timestamp: int
     step: int
 
-    @property
-    def order(self) -> tuple[int, int, float]:
-        return (self.step, self.timestamp, -math.inf if math.isnan(self.value) else self.value)
-
 
 Fields = tuple[str, float, bool, int, int]
 """A point as the columns after ``candidate_id`` in ``_COLUMNS``: key, value, is_nan, timestamp, step."""
 
 
-def _fields(point: MetricPoint) -> Fields:
-    """A NaN is stored as ``0.0`` with ``is_nan`` set."""
-    nan = math.isnan(point.value)
-    return (point.key, 0.0 if nan else point.value, nan, point.timestamp, point.step)
+def _newer(fields: Fields, than: Fields) -> bool:
+    """MLflow's order of points: step, then timestamp, then value (a NaN counts as -inf)."""
+    return (fields[4], fields[3], -math.inf if fields[2] else fields[1]) > (
+        than[4],
+        than[3],
+        -math.inf if than[2] else than[1],
+    )
 
 
 class MetricBatch:
@@ -68,13 +67,16 @@ class MetricBatch:
     __slots__ = ("history", "latest")
 
     def __init__(self, points: Sequence[MetricPoint] = ()) -> None:
-        self.history = [_fields(point) for point in points]
-        newest: dict[str, tuple[tuple[int, int, float], Fields]] = {}
-        for point, fields in zip(points, self.history, strict=True):
-            order, current = point.order, newest.get(point.key)
-            if current is None or order > current[0]:
-                newest[point.key] = (order, fields)
-        self.latest = [fields for _, fields in newest.values()]
+        self.history: list[Fields] = []
+        newest: dict[str, Fields] = {}
+        for key, value, timestamp, step in points:
+            nan = value != value  # a NaN is stored as 0.0 with is_nan set
+            fields = (key, 0.0 if nan else value, nan, timestamp, step)
+            self.history.append(fields)
+            current = newest.get(key)
+            if current is None or _newer(fields, current):
+                newest[key] = fields
+        self.latest = list(newest.values())
 
     def __len__(self) -> int:
         return len(self.history)

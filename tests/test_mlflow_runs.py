@@ -74,6 +74,24 @@ def test_metrics_keep_history_and_show_the_latest(client: MlflowHttp) -> None:
     assert metrics["odd"]["step"] == 0
 
 
+def test_the_latest_point_of_one_batch_is_mlflows(client: MlflowHttp) -> None:
+    # MLflow's order: highest step, then timestamp, then value (NaN lowest); points may come in any order.
+    points = {
+        "loss": [(2, 5, 0.1), (3, 1, "NaN"), (3, 1, 0.2), (1, 9, 9.0), (3, 1, -0.5)],
+        "acc": [(5, 1, 0.3), (5, 2, 0.1), (4, 99, 0.9)],
+        "lr": [(0, 1, "NaN"), (0, 0, 1.0)],
+    }
+    metrics = [
+        {"key": key, "value": value, "timestamp": timestamp, "step": step}
+        for key, triples in points.items()
+        for step, timestamp, value in triples
+    ]
+    run_id = client.run()["info"]["run_id"]
+    client.ok("/runs/log-batch", {"run_id": run_id, "metrics": metrics})
+    latest = {m["key"]: (m["step"], m["timestamp"], m["value"]) for m in client.fetch(run_id)["data"]["metrics"]}
+    assert latest == {"loss": (3, 1, 0.2), "acc": (5, 2, 0.1), "lr": (0, 1, "NaN")}
+
+
 @pytest.mark.parametrize("size", [1, 40], ids=["one-point", "bulk"])
 def test_metric_points_are_stored_exactly(client: MlflowHttp, size: int) -> None:
     # A batch of 40 goes to PostgreSQL as a binary COPY, single points as INSERTs (compat.metrics).

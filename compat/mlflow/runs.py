@@ -293,6 +293,8 @@ _SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf
 
 def _model_metric(params: Params, point: MetricPoint) -> logged_model_runs.ModelMetric | None:
     """MLflow 3 sends ``model_id`` (and the dataset) with metrics of a logged model."""
+    if "model_id" not in params:  # the common case, checked first: a batch asks this a thousand times
+        return None
     model_id = p.optional_str(params, "model_id")
     if not model_id:
         return None
