@@ -1,9 +1,10 @@
 """Artifacts in a local directory (the embedded default: ``<data dir>/artifacts``).
 
-An upload is written to ``<root>/.staging/`` (same filesystem as the objects), flushed to disk
-and then moved into place with ``os.replace``: readers see the whole file or nothing, and an
-interrupted upload leaves only a staging file that no listing shows. Keys never start with a
-dot, so ``.staging`` cannot collide with an object.
+An upload is written to ``<root>/.staging/`` (same filesystem as the objects), flushed to disk (the
+disk starts writing it as it arrives: ``gateway.artifacts.writeback``) and then moved into place with
+``os.replace``: readers see the whole file or nothing, and an interrupted upload leaves only a
+staging file that no listing shows. Keys never start with a dot, so ``.staging`` cannot collide with
+an object.
 
 Symlinks are refused everywhere: a path whose resolved form differs from its lexical form (a
 link on the way, or the object itself a link) is treated as missing, so a link planted in the
@@ -22,6 +23,7 @@ from typing import BinaryIO
 
 from gateway.artifacts.backend import Entry, NoMultipart, Readable
 from gateway.artifacts.keys import ObjectKey
+from gateway.artifacts.writeback import Writeback
 from gateway.errors import InvalidParameter, NotFound
 
 WRITE_CHUNK = 8 * 1024 * 1024
@@ -44,10 +46,12 @@ class LocalBackend(NoMultipart):
         fd, staged = tempfile.mkstemp(dir=self._staging, prefix="upload-")
         try:
             with os.fdopen(fd, "wb") as out:
+                writeback = Writeback(fd)
                 while chunk := source.read1(WRITE_CHUNK):
                     out.write(chunk)
+                    writeback.wrote(len(chunk))
                 out.flush()
-                os.fsync(out.fileno())
+                os.fsync(fd)
             self._place(staged, key, target)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
