@@ -66,7 +66,7 @@ class MetricBatch:
 
     __slots__ = ("history", "latest")
 
-    def __init__(self, points: Sequence[MetricPoint] = ()) -> None:
+    def __init__(self, points: Sequence[MetricPoint]) -> None:
         self.history: list[Fields] = []
         newest: dict[str, Fields] = {}
         for key, value, timestamp, step in points:
@@ -77,9 +77,6 @@ class MetricBatch:
             if current is None or _newer(fields, current):
                 newest[key] = fields
         self.latest = list(newest.values())
-
-    def __len__(self) -> int:
-        return len(self.history)
 
 
 _COLUMNS = ["candidate_id", "key", "value", "is_nan", "timestamp", "step"]
