@@ -104,7 +104,7 @@ class _ZeroCopySend:
             raise
         if sender.short:
             cycle.transport.abort()
-            raise RuntimeError("Response content shorter than Content-Length: the file shrank while it was sent.")
+            raise _shrank()
         if sender.remaining:  # gone or stalled: the response cannot be completed
             cycle.transport.abort()
             cycle.disconnected = True  # as uvicorn's connection_lost will say, before the app returns
@@ -118,9 +118,13 @@ class _ZeroCopySend:
         while offset < end:
             chunk = await loop.run_in_executor(_senders, os.pread, file_fd, min(_FALLBACK_CHUNK, end - offset), offset)
             if not chunk:
-                raise RuntimeError("Response content shorter than Content-Length: the file shrank while it was sent.")
+                raise _shrank()
             offset += len(chunk)
             await self._send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+
+def _shrank() -> RuntimeError:
+    return RuntimeError("Response content shorter than Content-Length: the file shrank while it was sent.")
 
 
 class _FileSender:
