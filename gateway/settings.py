@@ -76,6 +76,9 @@ class Settings:
     """How long a request waits for a pooled connection before failing."""
     db_pool_pre_ping: bool = True
     """Test a pooled connection before use, so a restarted database or a dropped idle connection is no error."""
+    db_pool_ping_idle_s: float = 1.0
+    """With the pre-ping on, only a connection idle in the pool this long is tested (a test is a round trip
+    to the server on every request otherwise); 0: test at every use."""
     db_pool_recycle_s: int = 1800
     """Replace pooled connections older than this (under idle timeouts of proxies and PgBouncer); 0: never."""
     sqlite_busy_timeout_ms: int = 15_000
@@ -206,6 +209,8 @@ class Settings:
     def _validate_operations(self) -> None:
         if self.db_pool_size < 1 or self.db_max_overflow < 0:
             raise SettingsError("GATEWAY_DB_POOL_SIZE must be at least 1 and GATEWAY_DB_MAX_OVERFLOW at least 0")
+        if not 0 <= self.db_pool_ping_idle_s <= 3600:
+            raise SettingsError("GATEWAY_DB_POOL_PING_IDLE_S must be between 0 and 3600")
         if self.db_pool_timeout_s <= 0 or self.db_pool_recycle_s < 0:
             raise SettingsError("GATEWAY_DB_POOL_TIMEOUT_S must be positive and GATEWAY_DB_POOL_RECYCLE_S at least 0")
         if not 0 <= self.shutdown_drain_s <= 3600 or not 0 <= self.shutdown_timeout_s <= 3600:
