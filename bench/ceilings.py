@@ -125,6 +125,20 @@ def disk_speed(directory: Path, size_bytes: int) -> dict[str, Any]:
     return disk_over_rounds([(write.seconds, read.seconds)], size_bytes)
 
 
+def paired_shares(disk_rounds: list[tuple[float, float]], transfers: list[Any]) -> dict[str, list[float]]:
+    """Per round, the raw disk's time over the server's for the same bytes in the same round:
+    ``artifact_upload`` against the write, ``artifact_download`` against the read (a failed transfer
+    is left out). The disk's speed swings several-fold between the rounds of one run on the bench VM,
+    so a transfer is judged against the disk of its own round; the verdict takes the median round."""
+    shares: dict[str, list[float]] = {"artifact_upload": [], "artifact_download": []}
+    for (write_s, read_s), transfer in zip(disk_rounds, transfers, strict=True):
+        if transfer.upload_ms:
+            shares["artifact_upload"].append(round(write_s * 1000 / transfer.upload_ms, 3))
+        if transfer.download_ms:
+            shares["artifact_download"].append(round(read_s * 1000 / transfer.download_ms, 3))
+    return shares
+
+
 def disk_over_rounds(rounds: list[tuple[float, float]], size_bytes: int) -> dict[str, Any]:
     """``(write seconds, read seconds)`` of rounds of ``size_bytes`` as one speed each: all the bytes over
     all the time, as the artifact transfers they are compared with are summed."""

@@ -20,6 +20,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -133,7 +134,8 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                     official[server.name] = official_client(server, args.client_calls)
                     say(
                         f"[{name}] official client {server.name}: p50 {official[server.name]['p50_ms']:.2f} ms, "
-                        f"p95 {official[server.name]['p95_ms']:.2f} ms"
+                        f"p95 {official[server.name]['p95_ms']:.2f} ms, "
+                        f"the client's own CPU p50 {official[server.name]['client_cpu_p50_ms']:.2f} ms"
                     )
 
             database.append(database_ceiling(name, backend, work, args))
@@ -198,7 +200,9 @@ def artifact_rounds(
         _row(scenario, 1, {server: pair_[index] for server, pair_ in measured.items()})
         for index, scenario in enumerate(("artifact_upload", "artifact_download"))
     ]
-    return ceilings.disk_over_rounds(disk_rounds, payload.size), rows
+    disk = ceilings.disk_over_rounds(disk_rounds, payload.size)
+    disk["gateway_share_each"] = ceilings.paired_shares(disk_rounds, rounds["gateway"])
+    return disk, rows
 
 
 def _row(scenario: str, concurrency: int, measured: dict[str, Any]) -> dict[str, Any]:
@@ -244,9 +248,11 @@ def official_client(server: Any, calls: int) -> dict[str, Any]:
     )
     if done.returncode != 0:
         raise RuntimeError(f"official client against {server.name} failed:\n{done.stderr[-2000:]}")
-    latencies = json.loads(done.stdout.strip().splitlines()[-1])["latencies_ms"]
+    printed = json.loads(done.stdout.strip().splitlines()[-1])
+    latencies = printed["latencies_ms"]
     measurement = Measurement("official_client", server.name, 1, len(latencies), 0, sum(latencies) / 1000, latencies)
-    return measurement.to_json() | {"calls": calls}
+    client_cpu = round(statistics.median(printed["client_cpu_ms"]), 2)
+    return measurement.to_json() | {"calls": calls, "client_cpu_p50_ms": client_cpu}
 
 
 # ------------------------------------------------------------------------------------------ main

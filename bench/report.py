@@ -7,6 +7,7 @@ scenarios (higher is better for the gateway). Targets are judged at the highest 
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 RATIO_TARGETS: dict[str, dict[str, float]] = {
@@ -70,16 +71,7 @@ def judge(backend: dict[str, Any]) -> list[dict[str, Any]]:
                 }
             )
         if row["scenario"] in ("artifact_upload", "artifact_download"):
-            disk = backend["ceilings"]["disk"]
-            raw = disk["write_mib_per_s"] if row["scenario"] == "artifact_upload" else disk["read_mib_per_s"]
-            share = row["gateway"]["per_second"] / raw if raw else None
-            verdicts.append(
-                {
-                    "target": f"{row['scenario']} ≥ {DISK_SHARE:.0%} of raw disk ({raw:,.0f} MiB/s)",
-                    "measured": "-" if share is None else f"{share:.0%}",
-                    "met": share is not None and share >= DISK_SHARE,
-                }
-            )
+            verdicts.append(_disk_verdict(row, backend["ceilings"]["disk"]))
     client = backend.get("official_client", {}).get("gateway")
     if client:
         verdicts.append(
@@ -100,6 +92,32 @@ def judge(backend: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return verdicts
+
+
+def _disk_verdict(row: dict[str, Any], disk: dict[str, Any]) -> dict[str, Any]:
+    """A transfer against the raw disk: the median over rounds of its share of the disk in its own round
+    (``bench.ceilings.paired_shares``), with all the bytes over all the time of both shown beside it;
+    results without per-round shares are judged on the totals alone."""
+    raw = disk["write_mib_per_s"] if row["scenario"] == "artifact_upload" else disk["read_mib_per_s"]
+    overall = row["gateway"]["per_second"] / raw if raw else None
+    each = disk.get("gateway_share_each", {}).get(row["scenario"])
+    target = f"{row['scenario']} ≥ {DISK_SHARE:.0%} of raw disk"
+    if not each:
+        return {
+            "target": f"{target} ({raw:,.0f} MiB/s)",
+            "measured": "-" if overall is None else f"{overall:.0%}",
+            "met": overall is not None and overall >= DISK_SHARE,
+        }
+    share = statistics.median(each)
+    return {
+        "target": f"{target} (median of {len(each)} paired rounds)",
+        "measured": f"{share:.0%} (rounds {', '.join(f'{x:.0%}' for x in each)}; totals {_fmt_share(overall)})",
+        "met": share >= DISK_SHARE,
+    }
+
+
+def _fmt_share(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
 
 
 def backend_markdown(backend: dict[str, Any]) -> list[str]:
@@ -140,7 +158,7 @@ def backend_markdown(backend: dict[str, Any]) -> list[str]:
         f"disk {disk['write_mib_per_s']:,.0f} MiB/s write (fsynced), {disk['read_mib_per_s']:,.0f} MiB/s read "
         f"({disk['bytes'] // 2**20} MiB{_rounds(disk)}). Peak RSS of the process tree: MLflow {rss['mlflow']:,.0f} MiB "
         f"({rss['mlflow_processes']} processes), gateway {rss['gateway']:,.0f} MiB "
-        f"({rss['gateway_processes']} processes).",
+        f"({rss['gateway_processes']} processes).{_client_share(backend.get('official_client', {}))}",
         "",
         "| target (SPEC §9) | measured | met |",
         "|---|---:|:---:|",
@@ -150,6 +168,16 @@ def backend_markdown(backend: dict[str, Any]) -> list[str]:
         lines += ["", "**Warning**: the two servers' first search pages differ (different runs or order)."]
     lines.append("")
     return lines
+
+
+def _client_share(official: dict[str, Any]) -> str:
+    """How much of each official-client call was the client process's own CPU (results that have it)."""
+    parts = [
+        f"{side} {official[side]['client_cpu_p50_ms']:.2f} of {official[side]['p50_ms']:.2f} ms"
+        for side in ("gateway", "mlflow")
+        if official.get(side, {}).get("client_cpu_p50_ms") is not None
+    ]
+    return f" The official client's own CPU per call (p50): {', '.join(parts)}." if parts else ""
 
 
 def to_markdown(result: dict[str, Any]) -> str:

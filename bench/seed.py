@@ -89,13 +89,14 @@ def seed_gateway(url: str, project_id: int, experiment_iid: str, runs: list[Seed
         Experiment,
         ProjectCounter,
     )
+    from gateway.db import table_of
 
     engine = create_engine(url)
     with engine.begin() as conn:
         experiment_id = conn.execute(
             select(Experiment.id).where(Experiment.project_id == project_id, Experiment.iid == int(experiment_iid))
         ).scalar_one()
-        counter = ProjectCounter.__table__
+        counter = table_of(ProjectCounter)
         last_iid = conn.execute(
             select(func.coalesce(func.max(counter.c.value), 0)).where(
                 counter.c.project_id == project_id, counter.c.kind == "candidate"
