@@ -128,8 +128,7 @@ def disk_speed(directory: Path, size_bytes: int) -> dict[str, Any]:
 def paired_shares(disk_rounds: list[tuple[float, float]], transfers: list[Any]) -> dict[str, list[float]]:
     """Per round, the raw disk's time over the server's for the same bytes in the same round:
     ``artifact_upload`` against the write, ``artifact_download`` against the read (a failed transfer
-    is left out). The disk's speed swings several-fold between the rounds of one run on the bench VM,
-    so a transfer is judged against the disk of its own round; the verdict takes the median round."""
+    is left out). Shown beside the verdict, which is on the totals (``bench.report``)."""
     shares: dict[str, list[float]] = {"artifact_upload": [], "artifact_download": []}
     for (write_s, read_s), transfer in zip(disk_rounds, transfers, strict=True):
         if transfer.upload_ms:
