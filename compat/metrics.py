@@ -96,8 +96,8 @@ def log_points(session: Session, candidate_id: int, metrics: MetricBatch | Seque
     postgresql = connection.dialect.name == "postgresql"
     if postgresql and len(batch.history) < COPY_FROM_ROWS:
         statement = _history_and_latest(connection.dialect, len(batch.history), len(batch.latest))
-        values = [value for fields in (*batch.history, *batch.latest) for value in (candidate_id, *fields)]
-        connection.exec_driver_sql(statement, tuple(values))
+        values = tuple(value for fields in (*batch.history, *batch.latest) for value in (candidate_id, *fields))
+        connection.exec_driver_sql(statement, values)
         return
     history = [(candidate_id, *fields) for fields in batch.history]
     if postgresql:
@@ -113,11 +113,7 @@ def _insert_history(dialect: Dialect) -> str:
     """The history INSERT compiled to the driver's own SQL with positional markers, executed with tuples:
     SQLAlchemy's per-row parameter processing of a compiled statement was a tenth of a 1000-metric
     batch's CPU (``bench.profile log_batch``)."""
-    same_dialect: Callable[..., Dialect] = type(dialect)
-    positional = dialect if dialect.positional else same_dialect(paramstyle="format")  # psycopg's %s
-    compiled = insert(_HISTORY).inline().compile(dialect=positional, column_keys=_COLUMNS)
-    assert compiled.positiontup == _COLUMNS
-    return str(compiled)
+    return _driver_sql(insert(_HISTORY).inline(), dialect)
 
 
 @functools.cache
@@ -127,15 +123,22 @@ def _history_and_latest(dialect: Dialect, history_rows: int, latest_rows: int) -
     every ``runs/log-metric`` (each round trip about 0.1 ms of its ~1.8 ms here). Parameters: the
     history rows, then the latest rows, each as ``_COLUMNS``."""
     into_history, one_history_row = _insert_history(dialect).split(" VALUES ")
-    same_dialect: Callable[..., Dialect] = type(dialect)
-    compiled = _upsert_latest("postgresql").compile(dialect=same_dialect(paramstyle="format"), column_keys=_COLUMNS)
-    assert compiled.positiontup == _COLUMNS
-    into_latest, rest = str(compiled).split(" VALUES ", 1)
+    into_latest, rest = _driver_sql(_UPSERT_LATEST.for_dialect(dialect.name), dialect).split(" VALUES ", 1)
     one_latest_row, on_conflict = rest.split(" ON CONFLICT ", 1)
     return (
         f"WITH history AS ({into_history} VALUES {', '.join([one_history_row] * history_rows)}) "
         f"{into_latest} VALUES {', '.join([one_latest_row] * latest_rows)} ON CONFLICT {on_conflict}"
     )
+
+
+def _driver_sql(statement: Any, dialect: Dialect) -> str:
+    """An INSERT of ``_COLUMNS`` compiled to the driver's own SQL with positional markers (``%s`` for
+    psycopg, whose SQLAlchemy paramstyle is named), for tuples in ``_COLUMNS`` order."""
+    same_dialect: Callable[..., Dialect] = type(dialect)
+    positional = dialect if dialect.positional else same_dialect(paramstyle="format")
+    compiled = statement.compile(dialect=positional, column_keys=_COLUMNS)
+    assert compiled.positiontup == _COLUMNS
+    return str(compiled)
 
 
 def _upsert_latest(dialect: str) -> Any:
