@@ -65,7 +65,7 @@ def judge(backend: dict[str, Any]) -> list[dict[str, Any]]:
             verdicts.append(
                 {
                     "target": f"log_batch ≥ {CEILING_SHARE:.0%} of the raw insert ceiling ({ceiling:,} rows/s)",
-                    "measured": "-" if share is None else f"{share:.0%}",
+                    "measured": _fmt_share(share),
                     "met": share is not None and share >= CEILING_SHARE,
                 }
             )

@@ -16,7 +16,9 @@ from gateway.db import build_engine, ping_when_idle
 from gateway.settings import Settings, SettingsError
 
 
-def counted_pings(monkeypatch: pytest.MonkeyPatch, engine: Engine) -> list[Any]:
+def ping_when_idle_counted(monkeypatch: pytest.MonkeyPatch, engine: Engine, idle_s: float) -> list[Any]:
+    """``ping_when_idle(engine, idle_s)``; returns the driver connections tested, in order."""
+    ping_when_idle(engine, idle_s)
     pings: list[Any] = []
     real = engine.dialect.do_ping
 
@@ -42,8 +44,7 @@ def sqlite_engine(tmp_path: Path) -> Engine:
 def test_a_connection_given_back_a_moment_ago_is_used_without_a_test(
     monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine
 ) -> None:
-    ping_when_idle(sqlite_engine, 60)
-    pings = counted_pings(monkeypatch, sqlite_engine)
+    pings = ping_when_idle_counted(monkeypatch, sqlite_engine, 60)
     first = driver_connection(sqlite_engine)
     assert all(driver_connection(sqlite_engine) is first for _ in range(5))
     assert pings == []
@@ -52,8 +53,7 @@ def test_a_connection_given_back_a_moment_ago_is_used_without_a_test(
 def test_an_idle_connection_is_tested_and_replaced_when_it_fails(
     monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine
 ) -> None:
-    ping_when_idle(sqlite_engine, 0.05)
-    pings = counted_pings(monkeypatch, sqlite_engine)
+    pings = ping_when_idle_counted(monkeypatch, sqlite_engine, 0.05)
     dropped = driver_connection(sqlite_engine)
     dropped.close()  # as a restarted server or an idle timeout would leave it
     time.sleep(0.1)
@@ -63,8 +63,7 @@ def test_an_idle_connection_is_tested_and_replaced_when_it_fails(
 
 
 def test_an_idle_connection_that_answers_is_kept(monkeypatch: pytest.MonkeyPatch, sqlite_engine: Engine) -> None:
-    ping_when_idle(sqlite_engine, 0.05)
-    pings = counted_pings(monkeypatch, sqlite_engine)
+    pings = ping_when_idle_counted(monkeypatch, sqlite_engine, 0.05)
     first = driver_connection(sqlite_engine)
     time.sleep(0.1)
     assert driver_connection(sqlite_engine) is first
