@@ -80,6 +80,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
             for server in pair:
                 server.memory = servers.TreeMemory(server.pid)
 
+            _enter_phase(pair, "seeding")
             say(f"[{name}] seeding: {args.search_runs:,} runs, a 1000-metric run, {args.history_points:,} points…")
             workers = max(args.concurrency)
             fixtures = {
@@ -106,6 +107,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 if scenario.name == "log_batch":  # the ceiling it is judged against, in the same minute
                     database.append(database_ceiling(name, backend, work, args))
                 for concurrency in args.concurrency:
+                    _enter_phase(pair, f"{scenario.name} c={concurrency}")
                     try:
                         measured = {
                             s.name: run_async(
@@ -123,6 +125,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
 
             disk: dict[str, Any] | None = None
             if not args.scenarios or "artifacts" in args.scenarios:
+                _enter_phase(pair, "artifacts")
                 disk, transfer_rows = artifact_rounds(pair, fixtures, args, work / "raw-disk")
                 for row in transfer_rows:
                     rows.append(row)
@@ -130,6 +133,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
 
             official: dict[str, Any] = {}
             if args.client_calls and (not args.scenarios or "official_client" in args.scenarios):
+                _enter_phase(pair, "official client")
                 for server in pair:
                     official[server.name] = official_client(server, args.client_calls)
                     say(
@@ -138,6 +142,7 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                         f"the client's own CPU p50 {official[server.name]['client_cpu_p50_ms']:.2f} ms"
                     )
 
+            _enter_phase(pair, "raw ceilings")
             database.append(database_ceiling(name, backend, work, args))
             if disk is None:
                 disk = ceilings.disk_speed(work / "raw-disk", args.artifact_mb * 2**20)
@@ -154,6 +159,8 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                     "gateway": round(gateway.memory.peak_bytes / 2**20, 1) if gateway.memory else None,
                     "mlflow_processes": mlflow.memory.processes if mlflow.memory else None,
                     "gateway_processes": gateway.memory.processes if gateway.memory else None,
+                    "mlflow_peak_during": mlflow.memory.peak_phase() if mlflow.memory else None,
+                    "gateway_peak_during": gateway.memory.peak_phase() if gateway.memory else None,
                 },
                 "search_pages_equal": pages_equal,
             }
@@ -164,6 +171,14 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                 servers.stop(server)
             with contextlib.suppress(Exception):
                 servers.drop_backend(backend, args.postgres)
+
+
+def _enter_phase(pair: Sequence[Any], phase: str) -> None:
+    """Attribute each server's next RSS samples to ``phase`` (its last sample to the one before)."""
+    for server in pair:
+        if server.memory is not None:
+            server.memory.sample()
+            server.memory.phase = phase
 
 
 def database_ceiling(name: str, backend: Any, work: Path, args: argparse.Namespace) -> dict[str, Any]:

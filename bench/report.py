@@ -150,8 +150,9 @@ def backend_markdown(backend: dict[str, Any]) -> list[str]:
         f"Raw ceilings: {name} inserts {db['rows_per_s']:,} rows/s{higher}{copy} (1000-row transactions, driver only); "
         f"disk {disk['write_mib_per_s']:,.0f} MiB/s write (fsynced), {disk['read_mib_per_s']:,.0f} MiB/s read "
         f"({disk['bytes'] // 2**20} MiB{_rounds(disk)}). Peak RSS of the process tree: MLflow {rss['mlflow']:,.0f} MiB "
-        f"({rss['mlflow_processes']} processes), gateway {rss['gateway']:,.0f} MiB "
-        f"({rss['gateway_processes']} processes).{_client_share(backend.get('official_client', {}))}",
+        f"({rss['mlflow_processes']} processes{_during(rss, 'mlflow')}), gateway {rss['gateway']:,.0f} MiB "
+        f"({rss['gateway_processes']} processes{_during(rss, 'gateway')})."
+        f"{_client_share(backend.get('official_client', {}))}",
         "",
         "| target (SPEC §9) | measured | met |",
         "|---|---:|:---:|",
@@ -161,6 +162,11 @@ def backend_markdown(backend: dict[str, Any]) -> list[str]:
         lines += ["", "**Warning**: the two servers' first search pages differ (different runs or order)."]
     lines.append("")
     return lines
+
+
+def _during(rss: dict[str, Any], server: str) -> str:
+    phase = rss.get(f"{server}_peak_during")  # absent from runs before the bench recorded it
+    return f", during {phase}" if phase else ""
 
 
 def _client_share(official: dict[str, Any]) -> str:

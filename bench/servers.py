@@ -125,7 +125,9 @@ def drop_backend(backend: Backend, postgres: str) -> None:
 
 # ------------------------------------------------------------------------------------------ memory
 class TreeMemory:
-    """Peak summed RSS of a process and all its descendants, sampled every ``interval`` seconds."""
+    """Peak summed RSS of a process and all its descendants, sampled every ``interval`` seconds, overall
+    and per ``phase`` (what the bench was doing: set it before each step), so a report can say which
+    step set the peak."""
 
     def __init__(self, pid: int, interval: float = 0.25) -> None:
         self.pid = pid
@@ -133,6 +135,8 @@ class TreeMemory:
         self.peak_bytes = 0
         self.last_bytes = 0
         self.processes = 0
+        self.phase = "start"
+        self.peak_by_phase: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -150,7 +154,12 @@ class TreeMemory:
         self.last_bytes = total
         self.processes = max(self.processes, len(tree))
         self.peak_bytes = max(self.peak_bytes, total)
+        self.peak_by_phase[self.phase] = max(self.peak_by_phase.get(self.phase, 0), total)
         return total
+
+    def peak_phase(self) -> str | None:
+        """The phase during which the highest sample was taken."""
+        return max(self.peak_by_phase, key=self.peak_by_phase.__getitem__, default=None)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
