@@ -16,7 +16,8 @@ the lock was free (measured with ``bench.profile``). The gate hands the lock ove
 locking still guarantees correctness for writers that bypass it (migrations, the admin CLI).
 A unit of work takes the gate with its first statement (the ``BEGIN IMMEDIATE``), not when it opens,
 so what a request does before touching the database (checking a 1000-metric batch) runs beside
-the writer instead of in its queue; it gives the gate back once its transaction has ended.
+the writer instead of in its queue; it gives the gate back once its transaction has ended. The WAL
+is checkpointed after that, from a thread of its own (``gateway.wal_checkpoint``), not by the commit.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 from gateway.settings import Settings
+from gateway.wal_checkpoint import SAFETY_NET_PAGES, WalCheckpointer
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -144,6 +146,7 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")  # gateway.wal_checkpoint checkpoints
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -222,7 +225,9 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.is_sqlite = engine.dialect.name == "sqlite"
-        self._gate = WriterGate(_sqlite_file(engine)) if self.is_sqlite else None
+        sqlite_file = _sqlite_file(engine) if self.is_sqlite else None
+        self._gate = WriterGate(sqlite_file) if self.is_sqlite else None
+        self.checkpointer = WalCheckpointer(sqlite_file) if sqlite_file else None
         writer = (
             engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE", _GATE_OPTION: self._gate})
             if self.is_sqlite
@@ -245,12 +250,16 @@ class Database:
         gate = self._gate.scope() if write and self._gate is not None else nullcontext()
         with gate, factory() as session, session.begin():
             yield session
+        if write and self.checkpointer is not None:
+            self.checkpointer.committed()  # the gate is given back: the checkpoint waits for no writer
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.engine.dispose()
         if self._gate is not None:
             self._gate.close()
