@@ -172,8 +172,15 @@ def test_artifact_bytes_and_objects_by_store(servers: ServerFarm, world: World, 
     assert http.get(f"{root}/blob.bin").content == b"x" * 5000
     assert http.get(f"{root}/blob.bin").status_code == 200
     download = {"route": f"{MLFLOW}/api/2.0/mlflow-artifacts/artifacts/{{path:path}}", "method": "GET"}
-    after = settled(server.base_url, lambda s: delta(before, s, REQUESTS, **download) == 2)
     moved = "mlgateway_artifact_bytes_total"
+    # A download's bytes are counted once its send returns, which may be after its request is counted.
+    after = settled(
+        server.base_url,
+        lambda s: (
+            delta(before, s, REQUESTS, **download) == 2
+            and delta(before, s, moved, store=store, direction="out") >= 10000
+        ),
+    )
     assert delta(before, after, moved, store=store, direction="in") == 5000
     assert delta(before, after, moved, store=store, direction="out") == 10000
     assert delta(before, after, "mlgateway_artifact_objects_written_total", store=store) == 1
