@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.db import READER_CACHE_KIB, WRITER_CACHE_KIB, Database
-from gateway.settings import Settings
+from tests.support.sqlite_file import sqlite_file_database
 
 WAIT_S = 10.0
 BLOCKED_S = 0.3
@@ -22,11 +22,8 @@ BLOCKED_S = 0.3
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database.from_settings(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'gate.db'}"))
-    with database.unit_of_work() as session:
-        session.execute(text("CREATE TABLE t (n INTEGER)"))
-    yield database
-    database.dispose()
+    with sqlite_file_database(tmp_path / "gate.db", "CREATE TABLE t (n INTEGER)") as database:
+        yield database
 
 
 def _insert_in_thread(database: Database, n: int) -> threading.Event:

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import text
 
 from gateway.db import Database
-from gateway.settings import Settings
 from gateway.wal_checkpoint import DELAY_S, SAFETY_NET_PAGES, THRESHOLD_PAGES
+from tests.support.sqlite_file import sqlite_file_database
+from tests.support.waiting import eventually
 
 WAIT_S = 10.0
 BIG_ROWS, ROW_BYTES = 2000, 4000
@@ -27,11 +28,8 @@ BIG_BYTES = BIG_ROWS * ROW_BYTES
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[Database]:
-    database = Database.from_settings(Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'wal.db'}"))
-    with database.unit_of_work() as session:
-        session.execute(text("CREATE TABLE t (n INTEGER, payload BLOB)"))
-    yield database
-    database.dispose()
+    with sqlite_file_database(tmp_path / "wal.db", "CREATE TABLE t (n INTEGER, payload BLOB)") as database:
+        yield database
 
 
 def _file_size(database: Database) -> int:
@@ -50,12 +48,7 @@ def _commit_big(database: Database) -> None:
 
 
 def _wait_for_checkpoint(database: Database) -> bool:
-    deadline = time.monotonic() + WAIT_S
-    while time.monotonic() < deadline:
-        if _file_size(database) >= BIG_BYTES:
-            return True
-        time.sleep(0.02)
-    return False
+    return eventually(lambda: _file_size(database) >= BIG_BYTES, WAIT_S)
 
 
 def test_a_commit_past_sqlites_default_threshold_leaves_the_checkpoint_to_the_thread(database: Database) -> None:
