@@ -355,6 +355,32 @@ def copy_rows(
             copy.write_row(row)
 
 
+@contextmanager
+def planned_each_time(session: Session) -> Iterator[None]:
+    """PostgreSQL: the statements inside are planned for their parameters on every execution.
+
+    psycopg prepares a statement on the server once it has run it five times on a connection, and after
+    five more PostgreSQL may switch that statement to one generic plan, which cannot see the values.
+    For a search that is the wrong trade: ``metrics.m > 0.5`` ordered by ``m`` with a page of 100
+    walks the ``(key, value)`` index and stops after a page (1.1 ms), but the generic plan expects four
+    matching rows and sorts all 5000 that match (10.4 ms; ``EXPLAIN ANALYZE`` of both on the
+    ``search_runs`` bench data). Inside this block psycopg sends the statement unnamed, which
+    PostgreSQL plans with its parameters each time (~1 ms of planning), as a driver without server-side
+    prepared statements always does. SQLite plans every statement for its values anyway.
+    """
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    driver = connection.connection.driver_connection
+    threshold = driver.prepare_threshold  # type: ignore[union-attr]
+    driver.prepare_threshold = None  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold  # type: ignore[union-attr]
+
+
 def fetch_in_chunks(session: Session, statement: Select[*tuple[Any, ...]], size: int) -> Iterator[Sequence[Any]]:
     """``statement``'s rows, ``size`` at a time, with the driver holding no more than that.
 

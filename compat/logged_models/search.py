@@ -22,6 +22,7 @@ from compat.search.grammar import Value
 from compat.search.sql import compare, dialect_of, key_value_condition
 from compat.search.vocabulary import Clause, Vocabulary
 from compat.tables import Candidate, Experiment
+from gateway.db import planned_each_time
 
 VOCABULARY = Vocabulary(
     name="logged models",
@@ -96,7 +97,8 @@ def search_logged_models(
         order.append(LoggedModel.creation_time.desc())
     if not any(o.kind == "attribute" and o.key == "model_id" for o in query.orders):
         order.append(LoggedModel.eid)
-    return list(session.scalars(statement.order_by(*order).offset(offset).limit(limit)))
+    with planned_each_time(session):  # the best plan depends on the values compared
+        return list(session.scalars(statement.order_by(*order).offset(offset).limit(limit)))
 
 
 # ---------------------------------------------------------------------------------------- helpers

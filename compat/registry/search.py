@@ -18,6 +18,7 @@ from compat.registry.tables import Model, ModelTag, ModelVersion, ModelVersionTa
 from compat.search.sql import compare, dialect_of, key_value_condition
 from compat.search.vocabulary import Clause, Vocabulary
 from compat.tables import Candidate
+from gateway.db import planned_each_time
 
 MODELS = Vocabulary(
     name="registered models",
@@ -61,7 +62,8 @@ def search_models(
             )
     order = [columns[o.key] if o.ascending else columns[o.key].desc() for o in orders]
     statement = statement.order_by(*order, Model.name, Model.id).offset(offset).limit(limit)
-    return list(session.scalars(statement))
+    with planned_each_time(session):  # the best plan depends on the values compared
+        return list(session.scalars(statement))
 
 
 def search_versions(
@@ -92,4 +94,5 @@ def search_versions(
             )
     order = [columns[o.key] if o.ascending else columns[o.key].desc() for o in orders]
     statement = statement.order_by(*order, Model.name, ModelVersion.sequence.desc()).offset(offset).limit(limit)
-    return [(version, model, candidate) for version, model, candidate in session.execute(statement)]
+    with planned_each_time(session):  # the best plan depends on the values compared
+        return [(version, model, candidate) for version, model, candidate in session.execute(statement)]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from compat.search.sql import compare, dialect_of, key_value_condition
 from compat.search.vocabulary import Clause
 from compat.tables import Experiment, ExperimentTag
+from gateway.db import planned_each_time
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,4 +65,5 @@ def search_experiments(
     if not any(order.key == "creation_time" for order in orders):
         columns.append(Experiment.creation_time.desc())
     columns.append(Experiment.iid)
-    return list(session.scalars(statement.order_by(*columns).offset(offset).limit(limit)))
+    with planned_each_time(session):  # the best plan depends on the values compared
+        return list(session.scalars(statement.order_by(*columns).offset(offset).limit(limit)))

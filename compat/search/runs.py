@@ -35,6 +35,7 @@ from compat.tables import (
     CandidateParam,
     Experiment,
 )
+from gateway.db import planned_each_time
 
 _KEY_VALUE_TABLES: dict[Kind, type[CandidateParam] | type[CandidateMetadata]] = {
     "param": CandidateParam,
@@ -83,7 +84,8 @@ def search_runs(
         condition = _condition(clause, dialect) if metric is None else _metric_matches(metric, clause, dialect)
         statement = statement.where(condition)
     statement, order_columns = _ordered(statement, query.orders, joined)
-    rows = session.execute(statement.order_by(*order_columns).offset(offset).limit(limit))
+    with planned_each_time(session):  # the best plan depends on the values compared (see there)
+        rows = session.execute(statement.order_by(*order_columns).offset(offset).limit(limit)).all()
     return [(candidate, iid) for candidate, iid in rows]
 
 
