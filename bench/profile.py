@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bench.compare import DEFAULT_POSTGRES, ROOT, run_async
-from bench.servers import make_backend, scratch, start_gateway, stop
+from bench.servers import make_backend, scratch, start_gateway, stop, tree_cpu_seconds
 
 
 def summarize(collapsed: Path, top: int) -> str:
@@ -45,14 +46,17 @@ def summarize(collapsed: Path, top: int) -> str:
     return "\n".join(lines)
 
 
-def tree_cpu(pid: int) -> float:
+def postgres_cpu_seconds() -> float:
+    """CPU time of every ``postgres`` process on the machine: the server the gateway's queries run in
+    (on a bench machine nothing else uses it)."""
     import psutil
 
-    root = psutil.Process(pid)
     total = 0.0
-    for process in [root, *root.children(recursive=True)]:
-        times = process.cpu_times()
-        total += times.user + times.system
+    for process in psutil.process_iter(["name"]):
+        if (process.info["name"] or "").startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
     return total
 
 
@@ -111,17 +115,21 @@ def main() -> int:
                 )
             )
             time.sleep(1.0)
-            cpu_before = tree_cpu(gateway.pid)
+            cpu_before = tree_cpu_seconds(gateway.pid)
+            database_before = postgres_cpu_seconds()
             client_before = time.process_time()
             measured = run_async(
                 workloads.run_scenario(scenario, gateway, fx, concurrency=args.concurrency, seconds=args.seconds)
             )
-            cpu = tree_cpu(gateway.pid) - cpu_before
+            cpu = tree_cpu_seconds(gateway.pid) - cpu_before
+            database_cpu = postgres_cpu_seconds() - database_before
             client_cpu = time.process_time() - client_before
             requests = max(1, measured.done + 1)
             print(measured.to_json())
             print(f"server CPU per request: {1000 * cpu / requests:.2f} ms")
             print(f"bench client CPU per request: {1000 * client_cpu / requests:.2f} ms")
+            if args.backend == "postgresql":
+                print(f"PostgreSQL server CPU per request: {1000 * database_cpu / requests:.2f} ms")
             if spy is not None:
                 spy.send_signal(2)
                 spy.wait(timeout=60)
