@@ -110,11 +110,10 @@ def bench_backend(name: str, args: argparse.Namespace, mlflow_python: Path) -> d
                     _enter_phase(pair, f"{scenario.name} c={concurrency}")
                     try:
                         measured = {
-                            s.name: measure_then_drain(
-                                s,
+                            s.name: run_async(
                                 workloads.run_scenario(
                                     scenario, s, fixtures[s.name], concurrency=concurrency, seconds=args.seconds
-                                ),
+                                )
                             )
                             for s in pair
                         }
@@ -180,17 +179,6 @@ def _enter_phase(pair: Sequence[Any], phase: str) -> None:
         if server.memory is not None:
             server.memory.sample()
             server.memory.phase = phase
-
-
-def measure_then_drain(server: Any, load: Coroutine[Any, Any, Any]) -> Any:
-    """Run one server's load, then wait for the server to finish what its clients left queued
-    (``servers.wait_until_idle``) before anything else is measured; the measurement keeps how long
-    that took."""
-    from bench import servers
-
-    measured = run_async(load)
-    measured.drain = servers.wait_until_idle(server.pid)
-    return measured
 
 
 def database_ceiling(name: str, backend: Any, work: Path, args: argparse.Namespace) -> dict[str, Any]:

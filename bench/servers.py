@@ -185,33 +185,6 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-IDLE_WINDOW_S = 0.5
-IDLE_CPU_SHARE = 0.05
-IDLE_TIMEOUT_S = 60.0
-
-
-def wait_until_idle(pid: int) -> dict[str, float]:
-    """Wait until a server's process tree has used less than ``IDLE_CPU_SHARE`` of one core over
-    ``IDLE_WINDOW_S`` (or ``IDLE_TIMEOUT_S`` passed), and say how long that took and how much CPU it
-    used meanwhile.
-
-    A load ends when its clients stop, not when the server does: the stock server at 16 clients has
-    seconds of requests queued (``log_batch`` p99 ~6 s), which its workers go on serving after the
-    clients have gone. Measured straight after, the other server would share the machine's two cores
-    with that backlog, so each measurement waits for the one before it to drain.
-    """
-    started = time.monotonic()
-    before = tree_cpu_seconds(pid)
-    first = before
-    while True:
-        time.sleep(IDLE_WINDOW_S)
-        now = tree_cpu_seconds(pid)
-        waited = time.monotonic() - started
-        if now - before < IDLE_CPU_SHARE * IDLE_WINDOW_S or waited >= IDLE_TIMEOUT_S:
-            return {"seconds": round(waited, 2), "cpu_seconds": round(now - first, 2)}
-        before = now
-
-
 # ------------------------------------------------------------------------------------------ servers
 @dataclass
 class Server:

@@ -54,8 +54,6 @@ class Measurement:
     units_per_op: float = 1.0
     unit: str = "req"
     first_error: str | None = None
-    drain: dict[str, float] | None = None
-    """How long the server went on working after the clients stopped (``bench.compare``)."""
 
     @property
     def per_second(self) -> float:
@@ -82,7 +80,6 @@ class Measurement:
             "p95_ms": _round(self.percentile(95)),
             "p99_ms": _round(self.percentile(99)),
             "first_error": self.first_error,
-            **({"drain": self.drain} if self.drain is not None else {}),
         }
 
 
