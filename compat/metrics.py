@@ -102,10 +102,14 @@ def log_points(session: Session, candidate_id: int, metrics: MetricBatch | Seque
     history = [(candidate_id, *fields) for fields in batch.history]
     if postgresql:
         copy_rows(session, _HISTORY, _COLUMNS, _POSTGRESQL_TYPES, history)
-    else:
-        connection.exec_driver_sql(_insert_history(connection.dialect), history)
-    latest = [dict(zip(_COLUMNS, (candidate_id, *fields), strict=True)) for fields in batch.latest]
-    session.execute(_UPSERT_LATEST(session), latest)
+        # SQLAlchemy sends the rows as one multi-VALUES statement here, where psycopg's own executemany
+        # would run the upsert once per row.
+        latest = [dict(zip(_COLUMNS, (candidate_id, *fields), strict=True)) for fields in batch.latest]
+        session.execute(_UPSERT_LATEST(session), latest)
+        return
+    dialect = connection.dialect
+    connection.exec_driver_sql(_insert_history(dialect), history)
+    connection.exec_driver_sql(_upsert_latest_sql(dialect), [(candidate_id, *fields) for fields in batch.latest])
 
 
 @functools.cache
@@ -129,6 +133,12 @@ def _history_and_latest(dialect: Dialect, history_rows: int, latest_rows: int) -
         f"WITH history AS ({into_history} VALUES {', '.join([one_history_row] * history_rows)}) "
         f"{into_latest} VALUES {', '.join([one_latest_row] * latest_rows)} ON CONFLICT {on_conflict}"
     )
+
+
+@functools.cache
+def _upsert_latest_sql(dialect: Dialect) -> str:
+    """SQLite: the latest-value upsert as the driver's SQL, executed with tuples like the history."""
+    return _driver_sql(_UPSERT_LATEST.for_dialect(dialect.name), dialect)
 
 
 def _driver_sql(statement: Any, dialect: Dialect) -> str:
