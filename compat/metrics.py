@@ -7,7 +7,7 @@ as its latest-value upsert (one round trip), on SQLite as the driver's own INSER
 (``executemany``). The ORM's bulk-insert bookkeeping, a per-batch
 multi-VALUES compile, SQLAlchemy's per-row parameter processing and psycopg's one INSERT execution
 per row each cost more than the database's own work on a 1000-metric batch (profiled with
-``bench.profile log_batch``). The upsert is built once per dialect and executed with a list of rows.
+``bench.profile log_batch``). The upsert is built once per dialect and goes to the driver as tuples too.
 
 "Latest" is MLflow's: the point with the highest step, then timestamp, then value. A batch is first
 reduced to its latest point per key in Python, so the upsert touches each (run, key) row once (as
@@ -99,16 +99,12 @@ def log_points(session: Session, candidate_id: int, metrics: MetricBatch | Seque
         values = tuple(value for fields in (*batch.history, *batch.latest) for value in (candidate_id, *fields))
         connection.exec_driver_sql(statement, values)
         return
+    dialect = connection.dialect
     history = [(candidate_id, *fields) for fields in batch.history]
     if postgresql:
         copy_rows(session, _HISTORY, _COLUMNS, _POSTGRESQL_TYPES, history)
-        # SQLAlchemy sends the rows as one multi-VALUES statement here, where psycopg's own executemany
-        # would run the upsert once per row.
-        latest = [dict(zip(_COLUMNS, (candidate_id, *fields), strict=True)) for fields in batch.latest]
-        session.execute(_UPSERT_LATEST(session), latest)
-        return
-    dialect = connection.dialect
-    connection.exec_driver_sql(_insert_history(dialect), history)
+    else:
+        connection.exec_driver_sql(_insert_history(dialect), history)
     connection.exec_driver_sql(_upsert_latest_sql(dialect), [(candidate_id, *fields) for fields in batch.latest])
 
 
@@ -127,7 +123,7 @@ def _history_and_latest(dialect: Dialect, history_rows: int, latest_rows: int) -
     every ``runs/log-metric`` (each round trip about 0.1 ms of its ~1.8 ms here). Parameters: the
     history rows, then the latest rows, each as ``_COLUMNS``."""
     into_history, one_history_row = _insert_history(dialect).split(" VALUES ")
-    into_latest, rest = _driver_sql(_UPSERT_LATEST.for_dialect(dialect.name), dialect).split(" VALUES ", 1)
+    into_latest, rest = _upsert_latest_sql(dialect).split(" VALUES ", 1)
     one_latest_row, on_conflict = rest.split(" ON CONFLICT ", 1)
     return (
         f"WITH history AS ({into_history} VALUES {', '.join([one_history_row] * history_rows)}) "
@@ -137,7 +133,9 @@ def _history_and_latest(dialect: Dialect, history_rows: int, latest_rows: int) -
 
 @functools.cache
 def _upsert_latest_sql(dialect: Dialect) -> str:
-    """SQLite: the latest-value upsert as the driver's SQL, executed with tuples like the history."""
+    """The latest-value upsert as the driver's SQL, executed with tuples like the history: SQLAlchemy's
+    per-row parameter processing of the same rows as dicts took 0.30-0.35 ms for 100 keys, the driver
+    with tuples 0.14 ms (SQLite, in-process). Either way it is the driver's ``executemany``."""
     return _driver_sql(_UPSERT_LATEST.for_dialect(dialect.name), dialect)
 
 

@@ -92,6 +92,22 @@ def test_the_latest_point_of_one_batch_is_mlflows(client: MlflowHttp) -> None:
     assert latest == {"loss": (3, 1, 0.2), "acc": (5, 2, 0.1), "lr": (0, 1, "NaN")}
 
 
+def test_an_older_bulk_batch_leaves_the_latest_values_alone(client: MlflowHttp) -> None:
+    # 30 keys per batch: on PostgreSQL the bulk path (COPY, then the upsert on its own), on SQLite the
+    # same upsert; its WHERE keeps the newer point.
+    def batch(step: int, value: float) -> list[dict[str, object]]:
+        return [{"key": f"k{i}", "value": value + i, "timestamp": 100 + step, "step": step} for i in range(30)]
+
+    run_id = client.run()["info"]["run_id"]
+    client.ok("/runs/log-batch", {"run_id": run_id, "metrics": batch(5, 0.5)})
+    client.ok("/runs/log-batch", {"run_id": run_id, "metrics": batch(4, 9.0)})
+    latest = {m["key"]: (m["step"], m["value"]) for m in client.fetch(run_id)["data"]["metrics"]}
+    assert latest == {f"k{i}": (5, 0.5 + i) for i in range(30)}
+    client.ok("/runs/log-batch", {"run_id": run_id, "metrics": batch(6, 2.0)})
+    latest = {m["key"]: (m["step"], m["value"]) for m in client.fetch(run_id)["data"]["metrics"]}
+    assert latest == {f"k{i}": (6, 2.0 + i) for i in range(30)}
+
+
 @pytest.mark.parametrize("size", [1, 10, 40], ids=["one-point", "few", "bulk"])
 def test_metric_points_are_stored_exactly(client: MlflowHttp, size: int) -> None:
     # On PostgreSQL a batch of 40 goes in as a binary COPY, smaller ones in one statement with the
