@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from bench.compare import DEFAULT_POSTGRES, ROOT, run_async
-from bench.servers import make_backend, scratch, start_gateway, stop, tree_cpu_seconds
+from bench.servers import cpu_seconds, make_backend, scratch, start_gateway, stop, tree_cpu_seconds
 
 
 def summarize(collapsed: Path, top: int) -> str:
@@ -51,13 +50,7 @@ def postgres_cpu_seconds() -> float:
     (on a bench machine nothing else uses it)."""
     import psutil
 
-    total = 0.0
-    for process in psutil.process_iter(["name"]):
-        if (process.info["name"] or "").startswith("postgres"):
-            with contextlib.suppress(psutil.Error):
-                times = process.cpu_times()
-                total += times.user + times.system
-    return total
+    return cpu_seconds(p for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres"))
 
 
 def main() -> int:

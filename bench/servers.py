@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,10 +142,8 @@ class TreeMemory:
         self._thread.start()
 
     def sample(self) -> int:
-        try:
-            root = psutil.Process(self.pid)
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
+        tree = process_tree(self.pid)
+        if not tree:
             return 0
         total = 0
         for process in tree:
@@ -170,19 +168,28 @@ class TreeMemory:
         self._thread.join()
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of a process and all its descendants so far."""
+def process_tree(pid: int) -> list[psutil.Process]:
+    """A process and all its descendants; empty once the process is gone."""
     try:
         root = psutil.Process(pid)
-        tree = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
-        return 0.0
+        return []
+
+
+def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    """User plus system CPU time of ``processes`` so far (one that ended meanwhile counts nothing)."""
     total = 0.0
-    for process in tree:
+    for process in processes:
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             times = process.cpu_times()
             total += times.user + times.system
     return total
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process and all its descendants so far."""
+    return cpu_seconds(process_tree(pid))
 
 
 # ------------------------------------------------------------------------------------------ servers
